@@ -8,8 +8,8 @@
  * that matter (ICAO: Ä→AE, Ö→OE, Ü→UE, Å→AA, Ø→OE, Þ→TH; they give A, O, U, A, O, TH/Þ), and the npm MRZ
  * packages parse MRZs but do not expose the transliteration. The ICAO table is short and fixed.
  *
- * Rules (Doc 9303 Part 3 §6 Table A for Latin letters, Table B for Cyrillic; Part 4 §4.6 for
- * punctuation in names):
+ * Rules (Doc 9303 Part 3 §6 Table A for Latin letters, Table B for Cyrillic, ELOT 743 for Greek;
+ * Part 4 §4.6 for punctuation in names):
  * - letters listed in TABLE map to their ICAO digraphs; other accented Latin letters lose their
  *   diacritics (Unicode NFD, combining marks removed): É→E, Ç→C, Ñ→N, Č→C;
  * - spaces, hyphens and commas become the filler '<'; apostrophes and other punctuation are omitted
@@ -26,7 +26,10 @@ const TABLE: Record<string, string> = {
   А: 'A', Б: 'B', В: 'V', Г: 'G', Ґ: 'G', Ѓ: 'G', Д: 'D', Ђ: 'D', Е: 'E', Ё: 'E', Є: 'IE', Ж: 'ZH',
   З: 'Z', Ѕ: 'DZ', И: 'I', І: 'I', Ї: 'I', Й: 'I', Ј: 'J', К: 'K', Ќ: 'K', Л: 'L', Љ: 'LJ', М: 'M',
   Н: 'N', Њ: 'NJ', О: 'O', П: 'P', Р: 'R', С: 'S', Т: 'T', Ћ: 'C', У: 'U', Ў: 'U', Ф: 'F', Х: 'KH',
-  Ц: 'TS', Ч: 'CH', Џ: 'DZ', Ш: 'SH', Щ: 'SHCH', Ъ: 'IE', Ы: 'Y', Ь: '', Э: 'E', Ю: 'IU', Я: 'IA'
+  Ц: 'TS', Ч: 'CH', Џ: 'DZ', Ш: 'SH', Щ: 'SHCH', Ъ: 'IE', Ы: 'Y', Ь: '', Э: 'E', Ю: 'IU', Я: 'IA',
+  // Greek: Doc 9303 has no Greek table; Greece's passports use ELOT 743 (letter by letter form)
+  Α: 'A', Β: 'V', Γ: 'G', Δ: 'D', Ε: 'E', Ζ: 'Z', Η: 'I', Θ: 'TH', Ι: 'I', Κ: 'K', Λ: 'L', Μ: 'M',
+  Ν: 'N', Ξ: 'X', Ο: 'O', Π: 'P', Ρ: 'R', Σ: 'S', Τ: 'T', Υ: 'Y', Φ: 'F', Χ: 'CH', Ψ: 'PS', Ω: 'O'
 }
 
 /** Characters turned into the filler '<' (Doc 9303 Part 4 §4.6: spaces, hyphens, commas). */
@@ -42,9 +45,10 @@ export function icaoTransliterate (name: string): string {
     if (FILLER_SOURCES.has(ch)) { out += '<'; continue }
     const mapped = TABLE[ch]
     if (mapped !== undefined) { out += mapped; continue }
-    // Decompose and keep only the A-Z base letters: drops accents, apostrophes, digits, other signs.
+    // Decompose and keep the base letters: drops accents (É → E, Έ → Ε → E), apostrophes, digits, signs.
     for (const base of ch.normalize('NFD')) {
       if (base >= 'A' && base <= 'Z') out += base
+      else out += TABLE[base] ?? ''
     }
   }
   out = out.replace(/<{2,}/g, '<').replace(/^<+|<+$/g, '')
