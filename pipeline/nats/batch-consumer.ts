@@ -1,0 +1,57 @@
+/**
+ * Adaptive batching over a durable pull consumer: wait for one message, then take every message already
+ * buffered, up to `maxBatch`. Under load batches fill up; when idle a single message goes through at once,
+ * so batching never adds latency. The consume() buffer is bounded by `maxBatch * 2` messages and is only
+ * refilled as this loop takes messages, which is the back-pressure: a slow handler makes the consumer lag.
+ */
+import type { Consumer, JsMsg } from 'nats'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+
+const IDLE = Symbol('idle')
+
+export interface BatchLoop {
+  stopped: Promise<void>
+  stop(): Promise<void>
+}
+
+export async function consumeInBatches(
+  consumer: Consumer,
+  maxBatch: number,
+  handle: (batch: JsMsg[]) => Promise<void>,
+): Promise<BatchLoop> {
+  const messages = await consumer.consume({ max_messages: maxBatch * 2 })
+  const iterator = messages[Symbol.asyncIterator]()
+  let running = true
+  let pending: Promise<IteratorResult<JsMsg>> | null = null
+
+  const loop = async (): Promise<void> => {
+    while (running) {
+      const first = await (pending ?? iterator.next())
+      pending = null
+      if (first.done) break
+      if (!running) {
+        first.value.nak() // taken but not handled: give it back now rather than after ack_wait
+        break
+      }
+      const batch: JsMsg[] = [first.value]
+      while (batch.length < maxBatch) {
+        pending = iterator.next()
+        const next = await Promise.race([pending, nextTurn().then(() => IDLE)])
+        if (next === IDLE) break
+        pending = null
+        if ((next as IteratorResult<JsMsg>).done) break
+        batch.push((next as IteratorResult<JsMsg>).value)
+      }
+      await handle(batch)
+    }
+  }
+  const stopped = loop()
+  return {
+    stopped,
+    async stop() {
+      running = false
+      await messages.close()
+      await stopped
+    },
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The PostgreSQL stage of the processor: one transaction per batch records the submissions and applies
+ * every item through sidep_apply_items (sql/postgres/002_apply_items.sql), one round trip for the whole
+ * batch. The decision (stored, duplicate, corrected, cancelled, superseded) is made there, under row locks,
+ * so it is the same whichever processor instance commits first.
+ */
+import type { PgPool } from '../postgres/pool.ts'
+import { classifyPgError } from '../postgres/pool.ts'
+import type { ProcessedMessage } from '../../workers/ingest-task.ts'
+
+export interface ItemOutcome {
+  submissionId: string
+  index: number
+  status: 'stored' | 'duplicate' | 'corrected' | 'cancelled' | 'superseded' | 'rejected'
+  resultId: string | null
+  version: number | null
+  state: 'final' | 'corrected' | 'cancelled' | null
+  patientId: string | null
+  replay: boolean
+}
+
+export function outcomeKey(submissionId: string, index: number): string {
+  return `${submissionId}#${index}`
+}
+
+export async function applyToPostgres(pool: PgPool, messages: ProcessedMessage[]): Promise<Map<string, ItemOutcome>> {
+  const subs = new Map<string, ProcessedMessage>()
+  const rows: string[] = []
+  for (const m of messages) {
+    if (!subs.has(m.submissionId)) subs.set(m.submissionId, m)
+    for (const r of m.pgRows) rows.push(r)
+  }
+  const client = await pool.connect().catch((err) => {
+    throw classifyPgError(err)
+  })
+  try {
+    await client.query('BEGIN')
+    const list = [...subs.values()]
+    await client.query(
+      `INSERT INTO submissions (submission_id, lab_id, source, format, item_count, received_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[])
+       ON CONFLICT (submission_id) DO NOTHING`,
+      [
+        list.map((m) => m.submissionId),
+        list.map((m) => m.labId),
+        list.map((m) => m.source),
+        list.map((m) => m.format),
+        list.map((m) => m.itemCount),
+        list.map((m) => new Date(m.receivedAt).toISOString()),
+      ],
+    )
+    const outcomes = new Map<string, ItemOutcome>()
+    if (rows.length) {
+      const { rows: applied } = await client.query(
+        'SELECT submission_id, item_index, status, result_id, version, state, patient_id, replay FROM sidep_apply_items($1::jsonb)',
+        [`[${rows.join(',')}]`],
+      )
+      for (const a of applied) {
+        outcomes.set(outcomeKey(a.submission_id, a.item_index), {
+          submissionId: a.submission_id,
+          index: a.item_index,
+          status: a.status,
+          resultId: a.result_id,
+          version: a.version,
+          state: a.state,
+          patientId: a.patient_id === null ? null : String(a.patient_id),
+          replay: a.replay,
+        })
+      }
+    }
+    await client.query('COMMIT')
+    return outcomes
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw classifyPgError(err)
+  } finally {
+    client.release()
+  }
+}

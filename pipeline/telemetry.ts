@@ -1,0 +1,70 @@
+/**
+ * Observable events: one method per event writes both the log line and the metric, so the two never
+ * disagree. Labels are bounded enums (source, stage, sink, error code), never lab or patient values.
+ */
+import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client'
+import type { Logger } from './log.ts'
+
+const BATCH_BUCKETS = [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export class Telemetry {
+  readonly registry = new Registry()
+  readonly log: Logger
+  private readonly received: Counter<'source'>
+  private readonly accepted: Counter<'source'>
+  private readonly rejected: Counter<'code'>
+  private readonly stored: Counter<'sink' | 'outcome'>
+  private readonly batchSize: Histogram<'stage'>
+  private readonly stageSeconds: Histogram<'stage'>
+  private readonly deadLetters: Counter<'stage' | 'code'>
+  private readonly retries: Counter<'stage' | 'code'>
+  readonly consumerLag: Gauge<'consumer'>
+
+  constructor(log: Logger) {
+    this.log = log
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry, prefix: 'sidep_' })
+    this.received = new Counter({ name: 'sidep_items_received_total', help: 'Result items received', labelNames: ['source'], registers })
+    this.accepted = new Counter({ name: 'sidep_items_accepted_total', help: 'Result items accepted into INGEST', labelNames: ['source'], registers })
+    this.rejected = new Counter({ name: 'sidep_items_rejected_total', help: 'Result items rejected, by error code', labelNames: ['code'], registers })
+    this.stored = new Counter({ name: 'sidep_items_stored_total', help: 'Result items committed per sink and outcome', labelNames: ['sink', 'outcome'], registers })
+    this.batchSize = new Histogram({ name: 'sidep_batch_size', help: 'Items per batch, per stage', labelNames: ['stage'], buckets: BATCH_BUCKETS, registers })
+    this.stageSeconds = new Histogram({ name: 'sidep_stage_seconds', help: 'Time spent per batch, per stage', labelNames: ['stage'], buckets: SECONDS_BUCKETS, registers })
+    this.deadLetters = new Counter({ name: 'sidep_dead_letters_total', help: 'Messages sent to a dead-letter subject', labelNames: ['stage', 'code'], registers })
+    this.retries = new Counter({ name: 'sidep_retries_total', help: 'Batches or messages retried after a retriable failure', labelNames: ['stage', 'code'], registers })
+    this.consumerLag = new Gauge({ name: 'sidep_consumer_lag', help: 'Messages waiting for a durable consumer', labelNames: ['consumer'], registers })
+  }
+
+  submissionReceived(source: 'http' | 'nats', submissionId: string, labId: string, items: number, accepted: number): void {
+    this.received.inc({ source }, items)
+    this.accepted.inc({ source }, accepted)
+    this.log.debug({ event: 'submission_received', source, submissionId, labId, items, accepted })
+  }
+
+  itemsRejected(codes: readonly string[]): void {
+    for (const code of codes) this.rejected.inc({ code })
+  }
+
+  batchCommitted(sink: 'postgres' | 'clickhouse', outcomes: Readonly<Record<string, number>>, items: number, seconds: number): void {
+    for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) this.stored.inc({ sink, outcome }, n)
+    this.batchSize.observe({ stage: sink }, items)
+    this.stageSeconds.observe({ stage: sink }, seconds)
+    this.log.debug({ event: 'batch_committed', sink, items, outcomes, ms: Math.round(seconds * 1000) })
+  }
+
+  stageTimed(stage: string, items: number, seconds: number): void {
+    this.batchSize.observe({ stage }, items)
+    this.stageSeconds.observe({ stage }, seconds)
+  }
+
+  deadLettered(stage: string, code: string, detail: Record<string, unknown>): void {
+    this.deadLetters.inc({ stage, code })
+    this.log.warn({ event: 'dead_lettered', stage, code, ...detail })
+  }
+
+  retrying(stage: string, code: string, detail: Record<string, unknown>): void {
+    this.retries.inc({ stage, code })
+    this.log.warn({ event: 'retrying', stage, code, ...detail })
+  }
+}
