@@ -1,12 +1,12 @@
 /**
  * Piscina task: sign a batch of DCC payloads into HC1 strings (DESIGN.md "Performance model": a task is a
  * batch, never one record). The key material travels with each task as PEM strings (cheap to clone) and
- * is parsed once per worker thread, cached by the certificate's kid.
+ * is parsed once per worker thread, cached by the material itself.
  *
  *   const pool = new Piscina({ filename: new URL('./sign-batch.ts', import.meta.url).href })
  *   const { hc1 } = await pool.run({ signer: material, iss: 'FR', items: [{ payload, iat, exp }] })
  */
-import { computeKid, loadSigner, parseCertificate, type DccSigner, type SignerMaterial } from './keys.ts'
+import { loadSigner, type DccSigner, type SignerMaterial } from './keys.ts'
 import { signPayload } from './issue.ts'
 
 export interface SignBatchItem {
@@ -31,20 +31,16 @@ export interface SignBatchResult {
   hc1: string[]
 }
 
+/** Parsed signers by their exact material (certificate + key), so a task never signs with a key it did not bring. */
 const signers = new Map<string, DccSigner>()
-/** PEM text → kid, so a repeated task does not even re-parse the certificate */
-const kidByPem = new Map<string, string>()
 
 export function signerFor (material: SignerMaterial): DccSigner {
-  let kid = kidByPem.get(material.certificatePem)
-  if (kid === undefined) {
-    kid = computeKid(parseCertificate(material.certificatePem).raw).toString('base64')
-    kidByPem.set(material.certificatePem, kid)
-  }
-  let signer = signers.get(kid)
+  const cacheKey = material.certificatePem + '\u0000' + material.privateKeyPem
+  let signer = signers.get(cacheKey)
   if (signer === undefined) {
     signer = loadSigner(material)
-    signers.set(kid, signer)
+    if (signers.size >= 16) signers.clear() // rotation leaves a few old signers; keep the cache bounded
+    signers.set(cacheKey, signer)
   }
   return signer
 }
