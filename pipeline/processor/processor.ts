@@ -133,10 +133,10 @@ export class Processor {
 
     const publishes: Array<Promise<unknown>> = []
     const t = this.d.topology
-    for (const { out } of processed) {
+    for (const { msg, out } of processed) {
       const { messages, status } = buildOutputs(t, out, outcomes)
       for (const o of messages) publishes.push(this.publish(o))
-      for (const dl of this.deadLettersFor(out)) publishes.push(this.publish(dl))
+      for (const dl of this.deadLettersFor(out, msg.data)) publishes.push(this.publish(dl))
       const rejectedCodes = out.rejected.flatMap((r) => r.errors.map((e) => e.code))
       if (out.source === 'nats') {
         this.d.telemetry.submissionReceived('nats', publicSubmissionId(out.submissionId), out.labId, out.itemCount, out.items.length)
@@ -153,17 +153,18 @@ export class Processor {
   }
 
   /** Plain NATS input that was unreadable or invalid reached a stream: it gets a dead-letter entry. */
-  private deadLettersFor(out: ProcessedMessage): OutgoingMessage[] {
-    if (out.source !== 'nats') return []
+  private deadLettersFor(out: ProcessedMessage, raw: Uint8Array): OutgoingMessage[] {
     const t = this.d.topology
     if (out.unreadable) {
       this.d.telemetry.deadLettered('parse', out.unreadable.code, { submissionId: publicSubmissionId(out.submissionId), labId: out.labId })
       return [{
         subject: t.dlq('parse'),
-        data: Buffer.from(JSON.stringify({ stage: 'parse', labId: out.labId, submissionId: publicSubmissionId(out.submissionId), ingestSeq: out.seq, error: out.unreadable })),
+        data: Buffer.from(JSON.stringify({ stage: 'parse', labId: out.labId, submissionId: publicSubmissionId(out.submissionId), ingestSeq: out.seq, error: out.unreadable, data: Buffer.from(raw).toString('base64') })),
         msgID: `dlq:parse:${out.submissionId}`,
       }]
     }
+    // items the gateway rejected were answered to the lab synchronously; plain NATS items were not
+    if (out.source !== 'nats') return []
     return out.rejected.map((r) => {
       this.d.telemetry.deadLettered('validate', r.errors[0]?.code ?? 'INVALID', { submissionId: publicSubmissionId(out.submissionId), index: r.index })
       return {
