@@ -291,6 +291,7 @@ function parseOne(number: number, lines: string[], ctx: Ctx, outcome: Hl7Message
           outcome,
           obx.loc(3),
           `OBX ${obx.seq} (${loinc ? `LOINC ${loinc.code}` : `'${obx.get(3)}'`}) is not a SARS-CoV-2 test result and was skipped`,
+          C.SKIPPED,
         )
       }
     }
@@ -339,8 +340,8 @@ function orderKeys(item: Record<string, unknown>): Record<string, unknown> {
   return out
 }
 
-function warn(ctx: Ctx, outcome: Hl7MessageOutcome, field: string, message: string): void {
-  ctx.warnings.push({ index: -1, code: C.OMITTED, field, message: `message ${outcome.message}: ${message}` })
+function warn(ctx: Ctx, outcome: Hl7MessageOutcome, field: string, message: string, code: string = C.OMITTED): void {
+  ctx.warnings.push({ index: -1, code, field, message: `message ${outcome.message}: ${message}` })
 }
 
 function readDateTime(seg: Seg, field: number, errors: Array<Omit<ParseError, 'index'>>, ctx: Ctx, outcome: Hl7MessageOutcome, component = 1): string | undefined {
