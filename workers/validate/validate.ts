@@ -125,7 +125,7 @@ function subject(field: string): string {
   return field === '' ? 'The item' : field
 }
 
-const NO_CONTROL = 'must not contain control characters (tab, new line...)'
+const NO_CONTROL = 'must not contain control characters (tab, new line...) or unpaired UTF-16 surrogates'
 /** What a pattern / format failure means, per field (array indexes written '*'), and its code. */
 const FORMAT_RULES: Readonly<Record<string, { code: ErrorCode; hint: string }>> = {
   loinc: { code: 'INVALID_FORMAT', hint: 'must be a LOINC code, digits then a dash and a check digit, e.g. 94500-6' },
