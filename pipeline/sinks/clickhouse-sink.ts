@@ -34,10 +34,11 @@ export interface FactRow {
   country: string
   sampled_date: string
   resulted_date: string
+  inserted_ms: number
 }
 
 /** Maps a FEED record to the result_facts columns, field by field: nothing else can slip into ClickHouse. */
-export function factRow(r: FeedRecord): FactRow {
+export function factRow(r: FeedRecord, insertedMs: number): FactRow {
   return {
     result_id: r.factId,
     version: r.version,
@@ -57,6 +58,7 @@ export function factRow(r: FeedRecord): FactRow {
     country: r.country,
     sampled_date: r.sampledDate,
     resulted_date: r.resultedDate,
+    inserted_ms: insertedMs,
   }
 }
 
@@ -97,13 +99,14 @@ export class ClickHouseSink {
 
   private async handle(msgs: JsMsg[]): Promise<void> {
     const started = performance.now()
+    const now = Date.now()
     const good: Array<{ msg: JsMsg; rows: FactRow[] }> = []
     for (const msg of msgs) {
       let rows: FactRow[]
       try {
         const records = JSON.parse(Buffer.from(msg.data).toString('utf8')) as FeedRecord[]
         if (!Array.isArray(records)) throw new Error('FEED message is not an array')
-        rows = records.map(factRow)
+        rows = records.map((r) => factRow(r, now))
       } catch (err) {
         await this.fail(msg, new PoisonError('FEED_UNREADABLE', (err as Error).message), true)
         continue

@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS {db}.result_facts (
   region       String,
   country      String,
   sampled_date Date,
-  resulted_date Date
+  resulted_date Date,
+  -- when the sink wrote the row (epoch ms): freshness and send-to-queryable latency, no personal meaning
+  inserted_ms  UInt64
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY result_id

@@ -116,7 +116,7 @@ export async function postResults(url: string, token: string | null, body: unkno
   const res = await fetch(`${url}/v1/results`, {
     method: 'POST',
     headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body),
   })
   const text = await res.text()
   let parsed: unknown = text

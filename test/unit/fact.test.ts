@@ -24,7 +24,7 @@ t.test('a fact carries only pseudonymised fields, with the lab-local sampling da
     pseudonym: 'ab'.repeat(32), keyId: 'pk-1', labId: 'lab-1', testType: 'serology', loinc: '94563-4', result: '260373001', value: 80.5, unit: 'AU/mL',
     ageBand: '40-49', sex: 'F', department: '75', region: '11', country: 'FR', sampledDate: '2026-11-24', resultedDate: '2026-11-24',
   })
-  const text = JSON.stringify(factRow({ schema: 'sidep.feed.pseudo/v1', factId: 'r', version: 1, state: 'final', ...fact }))
+  const text = JSON.stringify(factRow({ schema: 'sidep.feed.pseudo/v1', factId: 'r', version: 1, state: 'final', ...fact }, 0))
   for (const personal of ['Dupont', 'Marie', '1984-03-12', '+33612345678', 'm@example.fr', '284037512345640', '1 rue X']) {
     t.notOk(text.includes(personal), `the ClickHouse row has no ${personal}`)
   }

@@ -33,7 +33,7 @@ t.test('only effective outcomes are published, grouped per department with stabl
   const m = { seq: 7, labId: 'lab-1', submissionId: 'lab-1:s1', format: 'json', source: 'http' as const, receivedAt: 0, itemCount: 4, items: [item(0, '75', '11'), item(1, '75', '11'), item(2, null, null)], rejected: [{ index: 3, errors: [{ code: 'UNKNOWN_LOINC', field: 'loinc', message: 'm' }] }], pgRows: [] }
   const o = (index: number, status: string, version: number | null) => [`lab-1:s1#${index}`, { submissionId: 'lab-1:s1', index, status, resultId: `r${index}`, version, state: 'final', patientId: '1', replay: false }] as const
   const outcomes = new Map([o(0, 'stored', 1), o(1, 'duplicate', 1), o(2, 'stored', 1)] as never)
-  const { messages, status } = buildOutputs(topo, m as never, outcomes)
+  const { messages, status } = buildOutputs(topo, m as never, outcomes as never)
   t.same(messages.map((x) => [x.subject, x.msgID]), [
     ['sidep.results.11.75', 'r:lab-1:s1:7:11.75'],
     ['sidep.results.foreign.BE', 'r:lab-1:s1:7:foreign.BE'],
