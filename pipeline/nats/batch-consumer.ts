@@ -8,6 +8,7 @@ import type { Consumer, JsMsg } from 'nats'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
 const IDLE = Symbol('idle')
+const UNEXPECTED_FAILURE_DELAY_MS = 5000
 
 export interface BatchLoop {
   stopped: Promise<void>
@@ -18,6 +19,7 @@ export async function consumeInBatches(
   consumer: Consumer,
   maxBatch: number,
   handle: (batch: JsMsg[]) => Promise<void>,
+  onUnexpected: (err: unknown) => void,
 ): Promise<BatchLoop> {
   const messages = await consumer.consume({ max_messages: maxBatch * 2 })
   const iterator = messages[Symbol.asyncIterator]()
@@ -42,7 +44,13 @@ export async function consumeInBatches(
         if ((next as IteratorResult<JsMsg>).done) break
         batch.push((next as IteratorResult<JsMsg>).value)
       }
-      await handle(batch)
+      try {
+        await handle(batch)
+      } catch (err) {
+        // a handler bug must neither kill the loop nor lose the batch: give it back for redelivery
+        for (const m of batch) m.nak(UNEXPECTED_FAILURE_DELAY_MS)
+        onUnexpected(err)
+      }
     }
   }
   const stopped = loop()

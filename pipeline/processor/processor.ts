@@ -42,7 +42,9 @@ export class Processor {
     const info = await jsm.streams.info(this.d.topology.ingestStream)
     this.streamTag = Date.parse(info.created).toString(36)
     const consumer = await this.d.js.consumers.get(this.d.topology.ingestStream, this.d.topology.processorDurable)
-    this.loop = await consumeInBatches(consumer, this.d.config.processorBatch, (batch) => this.handle(batch))
+    this.loop = await consumeInBatches(consumer, this.d.config.processorBatch, (batch) => this.handle(batch), (err) =>
+      this.d.telemetry.retrying('processor', 'UNEXPECTED', { err: (err as Error)?.message }),
+    )
   }
 
   async stop(): Promise<void> {

@@ -77,7 +77,9 @@ export class ClickHouseSink {
 
   async start(): Promise<void> {
     const consumer = await this.d.js.consumers.get(this.d.topology.feedStream, this.d.topology.clickhouseDurable)
-    this.loop = await consumeInBatches(consumer, this.d.config.clickhouseBatch, (batch) => this.handle(batch))
+    this.loop = await consumeInBatches(consumer, this.d.config.clickhouseBatch, (batch) => this.handle(batch), (err) =>
+      this.d.telemetry.retrying('clickhouse', 'UNEXPECTED', { err: (err as Error)?.message }),
+    )
   }
 
   async stop(): Promise<void> {

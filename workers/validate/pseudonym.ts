@@ -8,15 +8,9 @@
  * caller). libsodium is WebAssembly and must be awaited once: call `await initSodium()` before the first
  * `pseudonymOf` (a piscina worker does it at module load).
  */
-import { createRequire } from 'node:module'
-import type Sodium from 'libsodium-wrappers'
+import { sodium } from '../sodium.ts'
 import { identityKey } from './identity.ts'
 import type { PatientIdentity } from '../model/canonical.ts'
-
-// libsodium-wrappers 0.7.16's ESM entry imports a ./libsodium.mjs that the npm package does not ship
-// (jedisct1/libsodium.js#357, fixed in 0.8): load its CommonJS build, which works on Node 20.
-const require = createRequire(import.meta.url)
-const sodium: typeof Sodium = require('libsodium-wrappers')
 
 /** 32 bytes = BLAKE2b-256, 64 hex characters. */
 export const PSEUDONYM_BYTES = 32
