@@ -13,8 +13,10 @@ import { createPgPool } from './postgres/pool.ts'
 import { migratePostgres } from './postgres/migrate.ts'
 import { addLab, listLabs, revokeLab } from './labs/lab-registry.ts'
 import { SidepError } from './errors.ts'
+import { keysCommand, KEYS_USAGE } from './cli/keys-command.ts'
+import { dccCommand, DCC_USAGE } from './cli/dcc-command.ts'
 
-const USAGE = `usage: sidep start | sidep migrate | sidep lab add <labId> --name "<name>" | sidep lab list | sidep lab revoke <labId>`
+const USAGE = `usage: sidep start | sidep migrate | sidep lab add <labId> --name "<name>" | sidep lab list | sidep lab revoke <labId> | ${KEYS_USAGE} | ${DCC_USAGE}`
 
 async function labCommand(args: string[]): Promise<void> {
   const config = parseConfig(optionsFromEnv())
@@ -66,6 +68,11 @@ async function main(argv: string[]): Promise<void> {
     return
   }
   if (command === 'lab') return labCommand(rest)
+  if (command === 'keys') return keysCommand(rest)
+  if (command === 'dcc') {
+    process.exitCode = await dccCommand(rest)
+    return
+  }
   throw new SidepError('USAGE', USAGE, { status: 2 })
 }
 

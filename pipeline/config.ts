@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { ConfigError } from './errors.ts'
 
-export const ROLES = ['gateway', 'processor', 'clickhouse-sink'] as const
+export const ROLES = ['gateway', 'processor', 'clickhouse-sink', 'certifier'] as const
 export type Role = (typeof ROLES)[number]
 
 export interface SidepOptions {
@@ -39,6 +39,22 @@ export interface SidepOptions {
   bodyLimit?: number | string
   /** Largest number of items in one JSON submission (issue #2: 5,000). */
   maxItems?: number | string
+  /** RESULTS messages pulled per certifier batch (issue 5). */
+  certifierBatch?: number | string
+  /** Production DCC signing: PEM private key of the Document Signer (with dccCertFile). Unset → dev keys in <dataDir>/dcc/. */
+  dccKeyFile?: string
+  /** Production DCC signing: PEM Document Signer Certificate issued by the national CSCA (with dccKeyFile). */
+  dccCertFile?: string
+  /** Further PEM files (comma-separated) whose certificates are published in the trust list (rotation). */
+  dccTrustedCerts?: string
+  /** DCC `is`: certificate issuer. */
+  dccIssuer?: string
+  /** DCC `tc` when the lab has no registered name. */
+  dccTestingCentre?: string
+  /** Validity of a test certificate from the sample time, hours (capped by the signing certificate). */
+  dccValidityHours?: number | string
+  /** DCC `co` and CWT `iss`: ISO 3166-1 alpha-2 member state. */
+  dccCountry?: string
 }
 
 export interface SidepConfig {
@@ -61,6 +77,14 @@ export interface SidepConfig {
   readonly logLevel: string
   readonly bodyLimit: number
   readonly maxItems: number
+  readonly certifierBatch: number
+  readonly dccKeyFile: string | null
+  readonly dccCertFile: string | null
+  readonly dccTrustedCerts: readonly string[]
+  readonly dccIssuer: string
+  readonly dccTestingCentre: string
+  readonly dccValidityHours: number
+  readonly dccCountry: string
 }
 
 const ENV_NAMES: Record<keyof SidepOptions, string> = {
@@ -83,6 +107,14 @@ const ENV_NAMES: Record<keyof SidepOptions, string> = {
   logLevel: 'SIDEP_LOG_LEVEL',
   bodyLimit: 'SIDEP_BODY_LIMIT',
   maxItems: 'SIDEP_MAX_ITEMS',
+  certifierBatch: 'SIDEP_CERTIFIER_BATCH',
+  dccKeyFile: 'SIDEP_DCC_KEY_FILE',
+  dccCertFile: 'SIDEP_DCC_CERT_FILE',
+  dccTrustedCerts: 'SIDEP_DCC_TRUSTED_CERTS',
+  dccIssuer: 'SIDEP_DCC_ISSUER',
+  dccTestingCentre: 'SIDEP_DCC_TESTING_CENTRE',
+  dccValidityHours: 'SIDEP_DCC_VALIDITY_HOURS',
+  dccCountry: 'SIDEP_DCC_COUNTRY',
 }
 
 function integer(name: string, raw: unknown, fallback: number, min: number, max: number): number {
@@ -127,6 +159,17 @@ export function parseConfig(options: SidepOptions): SidepConfig {
     }
   }
   const logLevel = token(n.logLevel, options.logLevel, 'info', /^(fatal|error|warn|info|debug|trace|silent)$/)
+  const dccKeyFile = options.dccKeyFile ? resolve(String(options.dccKeyFile)) : null
+  const dccCertFile = options.dccCertFile ? resolve(String(options.dccCertFile)) : null
+  if ((dccKeyFile === null) !== (dccCertFile === null)) {
+    throw new ConfigError(`${n.dccKeyFile} and ${n.dccCertFile} go together: give both (production signer) or neither (development keys)`)
+  }
+  // eu-dcc-schema: `is` and `tc` are at most 80 characters
+  const text80 = (name: string, raw: unknown, fallback: string): string => {
+    const value = raw === undefined || raw === '' ? fallback : String(raw).trim()
+    if (value.length > 80) throw new ConfigError(`${name} must be at most 80 characters (eu-dcc-schema)`)
+    return value
+  }
   return Object.freeze({
     httpHost: token(n.httpHost, options.httpHost, '127.0.0.1', /^[A-Za-z0-9.:[\]-]+$/),
     httpPort: integer(n.httpPort, options.httpPort, 8080, 0, 65535),
@@ -147,6 +190,16 @@ export function parseConfig(options: SidepOptions): SidepConfig {
     logLevel,
     bodyLimit: integer(n.bodyLimit, options.bodyLimit, 16 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     maxItems: integer(n.maxItems, options.maxItems, 5000, 1, 100000),
+    certifierBatch: integer(n.certifierBatch, options.certifierBatch, 200, 1, 1000),
+    dccKeyFile,
+    dccCertFile,
+    dccTrustedCerts: Object.freeze(
+      options.dccTrustedCerts ? String(options.dccTrustedCerts).split(',').map((f) => f.trim()).filter((f) => f !== '').map((f) => resolve(f)) : [],
+    ),
+    dccIssuer: text80(n.dccIssuer, options.dccIssuer, 'Ministère des Solidarités et de la Santé'),
+    dccTestingCentre: text80(n.dccTestingCentre, options.dccTestingCentre, ''),
+    dccValidityHours: integer(n.dccValidityHours, options.dccValidityHours, 72, 1, 24 * 366),
+    dccCountry: token(n.dccCountry, options.dccCountry, 'FR', /^[A-Z]{2}$/),
   })
 }
 
