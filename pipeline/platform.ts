@@ -19,6 +19,8 @@ import { WorkerPool } from './workers-pool.ts'
 import { Processor } from './processor/processor.ts'
 import { ClickHouseSink } from './sinks/clickhouse-sink.ts'
 import { buildServer } from './gateway/server.ts'
+import { Certifier } from './certifier/certifier.ts'
+import { loadDccKeys } from './keys/dcc-keys.ts'
 import { sodiumReady } from '../workers/sodium.ts'
 
 export interface Platform {
@@ -52,18 +54,23 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
   const keys = needsWorkers ? await loadOrCreateKeys(config.dataDir) : null
   const nc: NatsConnection = await connect({ servers: config.natsUrl, name: `sidep-${config.roles.join('+')}`, maxReconnectAttempts: -1 })
   const js = nc.jetstream()
-  const pg: PgPool | null = needsWorkers ? createPgPool(config.pgUrl) : null
+  const pg: PgPool | null = needsWorkers || roles.has('certifier') ? createPgPool(config.pgUrl) : null
+  // DCC signer: development keys are created on the first start when no production files are configured;
+  // the gateway only needs the published certificates (trust list, verification), not the private key
+  const dccKeys = roles.has('gateway') || roles.has('certifier') ? await loadDccKeys(config, { create: true, privateKey: roles.has('certifier') }) : null
   const clickhouse: ClickHouseClient | null = roles.has('clickhouse-sink') ? createClickHouse(config.clickhouseUrl) : null
   const workers = keys ? new WorkerPool(config.workerThreads, workerKeys(keys)) : null
 
   const processor = roles.has('processor') && pg && workers ? new Processor({ config, topology: t, nc, js, pg, workers, telemetry }) : null
   const sink = clickhouse ? new ClickHouseSink({ config, topology: t, js, clickhouse, telemetry }) : null
+  const certifier = roles.has('certifier') && pg && dccKeys ? new Certifier({ config, topology: t, js, pg, keys: dccKeys, telemetry }) : null
   await processor?.start()
   await sink?.start()
+  await certifier?.start()
 
   const jsm = await nc.jetstreamManager()
   const lagTimer = setInterval(() => {
-    for (const [stream, durable, on] of [[t.ingestStream, t.processorDurable, processor], [t.feedStream, t.clickhouseDurable, sink]] as const) {
+    for (const [stream, durable, on] of [[t.ingestStream, t.processorDurable, processor], [t.feedStream, t.clickhouseDurable, sink], [t.resultsStream, t.certifierDurable, certifier]] as const) {
       if (!on) continue
       jsm.consumers.info(stream, durable).then(
         (i) => telemetry.consumerLag.set({ consumer: durable }, i.num_pending + i.num_ack_pending),
@@ -73,7 +80,7 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
   }, 5000)
   lagTimer.unref()
 
-  const server: FastifyInstance = await buildServer({ config, topology: t, nc, js, pg, clickhouse, workers, telemetry, keys })
+  const server: FastifyInstance = await buildServer({ config, topology: t, nc, js, pg, clickhouse, workers, telemetry, keys, dcc: dccKeys })
   await server.listen({ host: config.httpHost, port: config.httpPort })
   const address = server.server.address()
   const port = typeof address === 'object' && address ? address.port : config.httpPort
@@ -92,6 +99,7 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
         await server.close()
         await processor?.stop()
         await sink?.stop()
+        await certifier?.stop()
         await nc.drain().catch(() => {})
         await workers?.destroy()
         await pg?.end()

@@ -11,6 +11,8 @@ export interface Topology {
   readonly dlqStream: string
   readonly processorDurable: string
   readonly clickhouseDurable: string
+  /** the certifier's durable pull consumer on RESULTS (issue 5) */
+  readonly certifierDurable: string
   /** `sidep.ingest.>`: every lab's ingest subject */
   readonly ingestAll: string
   readonly resultsAll: string
@@ -36,6 +38,7 @@ export function topology(config: Pick<SidepConfig, 'subjectRoot' | 'streamPrefix
     dlqStream: `${p}DLQ`,
     processorDurable: `${p}processor`,
     clickhouseDurable: `${p}clickhouse_sink`,
+    certifierDurable: `${p}certifier`,
     ingestAll: `${root}.ingest.*`,
     resultsAll: `${root}.results.>`,
     feedAll: `${root}.feed.pseudo.>`,

@@ -20,6 +20,10 @@ export class Telemetry {
   private readonly deadLetters: Counter<'stage' | 'code'>
   private readonly retries: Counter<'stage' | 'code'>
   readonly consumerLag: Gauge<'consumer'>
+  private readonly certificatesIssued: Counter
+  private readonly certificatesRevoked: Counter<'reason'>
+  private readonly certificatesSkipped: Counter<'reason'>
+  private readonly dccVerifications: Counter<'outcome'>
 
   constructor(log: Logger) {
     this.log = log
@@ -34,6 +38,10 @@ export class Telemetry {
     this.deadLetters = new Counter({ name: 'sidep_dead_letters_total', help: 'Messages sent to a dead-letter subject', labelNames: ['stage', 'code'], registers })
     this.retries = new Counter({ name: 'sidep_retries_total', help: 'Batches or messages retried after a retriable failure', labelNames: ['stage', 'code'], registers })
     this.consumerLag = new Gauge({ name: 'sidep_consumer_lag', help: 'Messages waiting for a durable consumer', labelNames: ['consumer'], registers })
+    this.certificatesIssued = new Counter({ name: 'sidep_certificates_issued_total', help: 'EU DCC test certificates issued', registers })
+    this.certificatesRevoked = new Counter({ name: 'sidep_certificates_revoked_total', help: 'EU DCC test certificates revoked, by reason (superseded, cancelled)', labelNames: ['reason'], registers })
+    this.certificatesSkipped = new Counter({ name: 'sidep_certificates_skipped_total', help: 'Results that get no certificate, by reason', labelNames: ['reason'], registers })
+    this.dccVerifications = new Counter({ name: 'sidep_dcc_verifications_total', help: 'HC1 verifications served, by outcome (valid or the failing step)', labelNames: ['outcome'], registers })
   }
 
   submissionReceived(source: 'http' | 'nats', submissionId: string, labId: string, items: number, accepted: number): void {
@@ -61,6 +69,26 @@ export class Telemetry {
   deadLettered(stage: string, code: string, detail: Record<string, unknown>): void {
     this.deadLetters.inc({ stage, code })
     this.log.warn({ event: 'dead_lettered', stage, code, ...detail })
+  }
+
+  /** One signing round of the certifier: the batch size and the time spent in the signing workers. */
+  certificatesSigned(items: number, seconds: number): void {
+    this.batchSize.observe({ stage: 'dcc_sign' }, items)
+    this.stageSeconds.observe({ stage: 'dcc_sign' }, seconds)
+    this.log.debug({ event: 'certificates_signed', items, ms: Math.round(seconds * 1000) })
+  }
+
+  /** A certifier batch committed: counts only (no ci, no name: a ci identifies a certificate holder's test). */
+  certificatesCommitted(issued: number, revoked: Readonly<Record<string, number>>, skipped: Readonly<Record<string, number>>, seconds: number): void {
+    if (issued > 0) this.certificatesIssued.inc(issued)
+    for (const [reason, n] of Object.entries(revoked)) if (n > 0) this.certificatesRevoked.inc({ reason }, n)
+    for (const [reason, n] of Object.entries(skipped)) if (n > 0) this.certificatesSkipped.inc({ reason }, n)
+    this.stageSeconds.observe({ stage: 'certifier' }, seconds)
+    this.log.debug({ event: 'certificates_committed', issued, revoked, skipped, ms: Math.round(seconds * 1000) })
+  }
+
+  dccVerified(outcome: string): void {
+    this.dccVerifications.inc({ outcome })
   }
 
   retrying(stage: string, code: string, detail: Record<string, unknown>): void {

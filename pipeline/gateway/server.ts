@@ -14,6 +14,8 @@ import type { WorkerPool } from '../workers-pool.ts'
 import type { Telemetry } from '../telemetry.ts'
 import type { KeyFile } from '../keys/key-store.ts'
 import type { ClickHouseClient } from '../clickhouse/client.ts'
+import type { DccKeys } from '../keys/dcc-keys.ts'
+import { registerCertificateRoutes } from './certificate-routes.ts'
 import { RequestError, SidepError } from '../errors.ts'
 import { authenticateLab } from './auth.ts'
 import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
@@ -35,6 +37,8 @@ export interface GatewayDeps {
   workers: WorkerPool | null
   telemetry: Telemetry
   keys: KeyFile | null
+  /** DCC signer certificates and trust list: certificate, trust-list, revocation-list and verify routes (issue 5) */
+  dcc?: DccKeys | null
 }
 
 const RESULT_SCHEMA = JSON.parse(readFileSync(new URL('../../workers/schemas/result.schema.json', import.meta.url), 'utf8'))
@@ -172,6 +176,7 @@ export async function buildServer(d: GatewayDeps): Promise<FastifyInstance> {
       return { results: await readResultsByAccession(pg, keys, req.labId, accession) }
     })
   })
+  if (d.dcc) await registerCertificateRoutes(app, { pg, telemetry: d.telemetry, dcc: d.dcc, country: d.config.dccCountry })
   return app
 }
 

@@ -37,7 +37,7 @@ export async function ensureStreams(jsm: JetStreamManager, t: Topology, ackWaitS
     max_deliver: -1,
     max_ack_pending: 5000,
   }
-  for (const [stream, durable_name] of [[t.ingestStream, t.processorDurable], [t.feedStream, t.clickhouseDurable]]) {
+  for (const [stream, durable_name] of [[t.ingestStream, t.processorDurable], [t.feedStream, t.clickhouseDurable], [t.resultsStream, t.certifierDurable]]) {
     try {
       await jsm.consumers.info(stream, durable_name)
       await jsm.consumers.update(stream, durable_name, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending })
