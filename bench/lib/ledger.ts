@@ -1,0 +1,428 @@
+/**
+ * The bench's bookkeeping: what each sent item should become, what the platform said and stored, and the
+ * send → queryable latency of every result version in each store. Pure: no I/O, times are given by the
+ * caller (epoch ms of this machine; PostgreSQL's now() and the ClickHouse sink's Date.now() run on the
+ * same clock).
+ *
+ * Life of an item:
+ *   submit()   the pacer released it (send time = release time: open loop, so per-lab queueing inside the
+ *              bench counts as latency, as it would for a lab)
+ *   answer()   the ingest answer: accepted, or rejected with codes (HTTP 202 body; for NATS nothing is
+ *              rejected at ingest, the processor's status message says it later)
+ *   status()   the per-item outcome on <root>.lab.<labId>.status
+ *   pgSeen()   the result version is committed in PostgreSQL (commit stamp = the row's created_at or
+ *              updated_at, i.e. the transaction's now(); observed = when the bench's poll saw it)
+ *   chSeen()   the version is in ClickHouse result_facts (inserted_ms)
+ *
+ * Only items that write a version (expected stored, corrected or cancelled) are observed in the stores;
+ * resends are duplicates and write nothing, invalid items are rejected.
+ */
+import type { ExpectedStatus, GeneratedItem, InvalidReason } from './synthetic-labs.ts'
+import { LatencyRecorder } from './percentiles.ts'
+
+/** The platform's error code (and field paths) for each invalid item the generator makes. */
+export const INVALID_REASON_CODES: Readonly<Record<InvalidReason, { code: string; fields: readonly string[] }>> = Object.freeze({
+  'unknown-loinc': { code: 'UNKNOWN_LOINC', fields: ['loinc'] },
+  'dates-reversed': { code: 'SAMPLED_AFTER_RESULTED', fields: ['resultedAt', 'sampledAt'] },
+  'bad-nir-key': { code: 'INVALID_NIR_KEY', fields: ['patient.ins'] },
+})
+
+export const STATUSES: readonly ExpectedStatus[] = ['stored', 'duplicate', 'corrected', 'cancelled', 'rejected']
+
+export interface RejectedAnswer {
+  index: number
+  code: string
+  field?: string
+}
+
+export interface StatusItem {
+  index: number
+  status: string
+  resultId: string | null
+  error?: { code: string; field?: string } | null
+}
+
+/** A result version the bench waits to see in the stores. */
+export interface Observation {
+  id: number
+  labId: string
+  accession: string
+  loinc: string
+  version: number
+  sentMs: number
+  resultId?: string
+  pgCommitMs?: number
+  pgObservedMs?: number
+  chInsertedMs?: number
+}
+
+interface Submission {
+  id: number
+  labId: string
+  sentMs: number
+  expected: ExpectedStatus[]
+  /** the invalid reason per index (only for expected 'rejected') */
+  reasons: (InvalidReason | undefined)[]
+  /** observation per index (only for items that write a version) */
+  obs: (Observation | undefined)[]
+  /** key per index, to undo the expectation of an item the platform refused unexpectedly */
+  keys: string[]
+  kinds: string[]
+  answered: boolean
+  statusSeen: boolean
+}
+
+export interface Mismatch {
+  labId: string
+  index: number
+  expected: string
+  observed: string
+  detail?: string
+}
+
+export interface RatePoint {
+  t_s: number
+  sent: number
+  accepted: number
+  pg: number
+  ch: number
+  /** p99 of send → queryable in both stores, for versions that completed in this second */
+  p99_ms?: number
+}
+
+const keyOf = (labId: string, accession: string, loinc: string): string => `${labId}\u0000${accession}\u0000${loinc}`
+const vKey = (resultId: string, version: number): string => `${resultId}:${version}`
+
+export class BenchLedger {
+  /** epoch ms of the start of the load (series are relative to it) */
+  readonly t0: number
+  private nextSub = 1
+  private nextObs = 1
+  private readonly subs = new Map<number, Submission>()
+  /** current version and state the platform should hold per key */
+  private readonly keys = new Map<string, { version: number; state: 'final' | 'corrected' | 'cancelled' }>()
+  /** observations not yet seen in PostgreSQL, in send order */
+  private readonly pgPending = new Map<number, Observation>()
+  /** seen in PostgreSQL, waiting for ClickHouse, by result_id:version */
+  private readonly chPending = new Map<string, Observation>()
+  /** ClickHouse rows that arrived before the bench matched their PostgreSQL row */
+  private readonly chEarly = new Map<string, number>()
+
+  readonly counts = {
+    submissions: 0,
+    submissions_failed: 0,
+    sent: 0,
+    accepted: 0,
+    rejected_at_ingest: 0,
+    status_items: 0,
+    pg_versions: 0,
+    ch_versions: 0,
+    unexpected_rejections: 0,
+    missed_rejections: 0,
+    status_mismatches: 0,
+    ch_unmatched_rows: 0,
+  }
+  readonly expected: Record<ExpectedStatus, number> = { stored: 0, duplicate: 0, corrected: 0, cancelled: 0, rejected: 0 }
+  readonly observedStatus: Record<string, number> = {}
+  readonly expectedCodes: Record<string, number> = {}
+  readonly observedCodes: Record<string, number> = {}
+  readonly mismatches: Mismatch[] = []
+
+  readonly pgLatency = new LatencyRecorder()
+  readonly pgObservedLatency = new LatencyRecorder()
+  readonly chLatency = new LatencyRecorder()
+  readonly bothLatency = new LatencyRecorder()
+  readonly statusLatency = new LatencyRecorder()
+
+  private firstCommitMs = Number.POSITIVE_INFINITY
+  private lastPgMs = Number.NEGATIVE_INFINITY
+  private lastChMs = Number.NEGATIVE_INFINITY
+  private readonly perSecond: { sent: number; accepted: number; pg: number; ch: number; both: number[] }[] = []
+
+  constructor(t0: number) {
+    this.t0 = t0
+  }
+
+  private bucket(ms: number): { sent: number; accepted: number; pg: number; ch: number; both: number[] } {
+    const s = Math.max(0, Math.floor((ms - this.t0) / 1000))
+    while (this.perSecond.length <= s) this.perSecond.push({ sent: 0, accepted: 0, pg: 0, ch: 0, both: [] })
+    return this.perSecond[s]
+  }
+
+  /**
+   * Books a submission as released at `sentMs`: its expected outcomes, and the version each item that
+   * writes one should produce. Must be called in generation order (it tracks versions per key).
+   */
+  submit(labId: string, items: readonly GeneratedItem[], sentMs: number): number {
+    const id = this.nextSub++
+    const sub: Submission = {
+      id, labId, sentMs,
+      expected: new Array(items.length), reasons: new Array(items.length), obs: new Array(items.length),
+      keys: new Array(items.length), kinds: new Array(items.length), answered: false, statusSeen: false,
+    }
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i]
+      sub.expected[i] = g.expected
+      sub.kinds[i] = g.kind
+      const k = keyOf(labId, g.item.accession, g.item.loinc)
+      sub.keys[i] = k
+      this.expected[g.expected]++
+      if (g.expected === 'rejected') {
+        const reason = g.invalid?.reason
+        sub.reasons[i] = reason
+        if (reason) {
+          const code = INVALID_REASON_CODES[reason].code
+          this.expectedCodes[code] = (this.expectedCodes[code] ?? 0) + 1
+        }
+        continue
+      }
+      if (g.expected === 'duplicate') continue
+      let version: number
+      if (g.expected === 'stored') {
+        version = 1
+        this.keys.set(k, { version: 1, state: 'final' })
+      } else {
+        const cur = this.keys.get(k)
+        if (!cur) continue // its first version was refused: nothing sensible to expect
+        version = cur.version + 1
+        cur.version = version
+        cur.state = g.expected === 'cancelled' ? 'cancelled' : 'corrected'
+      }
+      sub.obs[i] = { id: this.nextObs++, labId, accession: g.item.accession, loinc: g.item.loinc, version, sentMs }
+    }
+    this.subs.set(id, sub)
+    this.counts.submissions++
+    this.counts.sent += items.length
+    this.bucket(sentMs).sent += items.length
+    return id
+  }
+
+  /**
+   * The ingest answer. `rejected` lists the items refused at ingest with their code. Accepted items
+   * that write a version start being watched in the stores.
+   */
+  answer(subId: number, accepted: number, rejected: readonly RejectedAnswer[], atMs: number): void {
+    const sub = this.subs.get(subId)
+    if (!sub || sub.answered) return
+    sub.answered = true
+    this.counts.accepted += accepted
+    this.counts.rejected_at_ingest += rejected.length
+    this.bucket(atMs).accepted += accepted
+    // one count per item, whatever the number of errors it has
+    const refused = new Map<number, RejectedAnswer[]>()
+    for (const r of rejected) {
+      const list = refused.get(r.index)
+      if (list) list.push(r)
+      else refused.set(r.index, [r])
+    }
+    for (const [index, errors] of refused) this.rejection(sub, index, errors)
+    for (let i = 0; i < sub.obs.length; i++) {
+      const o = sub.obs[i]
+      if (o && !refused.has(i)) this.pgPending.set(o.id, o)
+    }
+  }
+
+  /** The submission could not be delivered at all (retries exhausted): its expectations are withdrawn. */
+  failed(subId: number): void {
+    const sub = this.subs.get(subId)
+    if (!sub || sub.answered) return
+    sub.answered = true
+    sub.statusSeen = true
+    this.counts.submissions_failed++
+    for (let i = 0; i < sub.expected.length; i++) this.withdraw(sub, i)
+    this.subs.delete(subId)
+  }
+
+  private withdraw(sub: Submission, i: number): void {
+    const e = sub.expected[i]
+    this.expected[e]--
+    if (e === 'rejected') {
+      const reason = sub.reasons[i]
+      if (reason) this.expectedCodes[INVALID_REASON_CODES[reason].code]--
+      return
+    }
+    const o = sub.obs[i]
+    if (o) {
+      this.pgPending.delete(o.id)
+      sub.obs[i] = undefined
+    }
+    // later versions of this key were computed on top of this one: the key leaves the expectations
+    if (e === 'stored') this.keys.delete(sub.keys[i])
+  }
+
+  /** One refused item with its errors: counted under the expected code when it is among them, else the first. */
+  private rejection(sub: Submission, index: number, errors: readonly RejectedAnswer[]): void {
+    const e = sub.expected[index]
+    const reason = e === 'rejected' ? sub.reasons[index] : undefined
+    const want = reason ? INVALID_REASON_CODES[reason].code : undefined
+    const hit = errors.find((x) => x.code === want) ?? errors[0]
+    const code = hit?.code ?? 'UNKNOWN'
+    const field = hit?.field
+    this.observedCodes[code] = (this.observedCodes[code] ?? 0) + 1
+    if (e === undefined) return
+    if (e !== 'rejected') {
+      this.counts.unexpected_rejections++
+      this.mismatch({ labId: sub.labId, index, expected: e, observed: 'rejected', detail: `${code} ${field ?? ''}`.trim() })
+      this.withdraw(sub, index)
+      sub.expected[index] = 'rejected' // booked as what happened, so status counts compare
+      this.expected.rejected++
+      return
+    }
+    if (want !== undefined && want !== code) {
+      this.mismatch({ labId: sub.labId, index, expected: want, observed: code, detail: field })
+    }
+  }
+
+  private mismatch(m: Mismatch): void {
+    if (this.mismatches.length < 20) this.mismatches.push(m)
+  }
+
+  /**
+   * The lab status message of a submission. For NATS, items are not refused at ingest: the rejections
+   * come from here (`rejectionsFromStatus`).
+   */
+  status(subId: number, items: readonly StatusItem[], atMs: number, rejectionsFromStatus: boolean): void {
+    const sub = this.subs.get(subId)
+    if (!sub || sub.statusSeen) return
+    sub.statusSeen = true
+    this.statusLatency.record(atMs - sub.sentMs)
+    const seen = new Set<number>()
+    for (const it of items) {
+      if (seen.has(it.index)) continue
+      seen.add(it.index)
+      this.counts.status_items++
+      this.observedStatus[it.status] = (this.observedStatus[it.status] ?? 0) + 1
+      if (rejectionsFromStatus && it.status === 'rejected') {
+        this.rejection(sub, it.index, [{ index: it.index, code: it.error?.code ?? 'UNKNOWN', field: it.error?.field }])
+      }
+      const e = sub.expected[it.index]
+      if (e !== undefined && e !== it.status) {
+        this.counts.status_mismatches++
+        if (e === 'rejected') this.counts.missed_rejections++
+        this.mismatch({ labId: sub.labId, index: it.index, expected: e, observed: it.status, detail: sub.kinds[it.index] })
+      }
+      const o = sub.obs[it.index]
+      if (o && it.resultId && !o.resultId) o.resultId = it.resultId
+    }
+    this.subs.delete(subId)
+  }
+
+  /** True when every submission has its status message. */
+  get statusesComplete(): boolean {
+    return this.subs.size === 0
+  }
+
+  get pendingSubmissions(): number {
+    return this.subs.size
+  }
+
+  /**
+   * Up to `max` observations not yet seen in PostgreSQL, oldest first from `skip` (callers rotate it
+   * when a poll finds little: commits do not always follow send order, e.g. after a rolled-back batch).
+   */
+  pendingPg(max = Number.POSITIVE_INFINITY, skip = 0): Observation[] {
+    const out: Observation[] = []
+    let i = 0
+    const from = skip < this.pgPending.size ? skip : 0
+    for (const o of this.pgPending.values()) {
+      if (out.length >= max) break
+      if (i++ >= from) out.push(o)
+    }
+    return out
+  }
+
+  get pgPendingCount(): number {
+    return this.pgPending.size
+  }
+
+  get chPendingCount(): number {
+    return this.chPending.size + this.pgPending.size
+  }
+
+  /** The version is committed in PostgreSQL; commitMs is the row's stamp, observedMs when the poll saw it. */
+  pgSeen(obsId: number, resultId: string, commitMs: number, observedMs: number): void {
+    const o = this.pgPending.get(obsId)
+    if (!o) return
+    this.pgPending.delete(obsId)
+    o.resultId = resultId
+    o.pgCommitMs = commitMs
+    o.pgObservedMs = observedMs
+    this.counts.pg_versions++
+    this.pgLatency.record(commitMs - o.sentMs)
+    this.pgObservedLatency.record(observedMs - o.sentMs)
+    this.bucket(commitMs).pg++
+    if (commitMs < this.firstCommitMs) this.firstCommitMs = commitMs
+    if (commitMs > this.lastPgMs) this.lastPgMs = commitMs
+    const k = vKey(resultId, o.version)
+    const early = this.chEarly.get(k)
+    if (early !== undefined) {
+      this.chEarly.delete(k)
+      this.chDone(o, early)
+    } else {
+      this.chPending.set(k, o)
+    }
+  }
+
+  /** A ClickHouse row (result_id, version, inserted_ms). Rows seen twice are ignored by the caller. */
+  chSeen(resultId: string, version: number, insertedMs: number): void {
+    const k = vKey(resultId, version)
+    const o = this.chPending.get(k)
+    if (o) {
+      this.chPending.delete(k)
+      this.chDone(o, insertedMs)
+    } else if (!this.chEarly.has(k)) {
+      this.chEarly.set(k, insertedMs)
+    }
+  }
+
+  private chDone(o: Observation, insertedMs: number): void {
+    o.chInsertedMs = insertedMs
+    this.counts.ch_versions++
+    this.chLatency.record(insertedMs - o.sentMs)
+    const done = Math.max(insertedMs, o.pgCommitMs ?? insertedMs)
+    const both = done - o.sentMs
+    this.bothLatency.record(both)
+    this.bucket(insertedMs).ch++
+    this.bucket(done).both.push(both)
+    if (insertedMs > this.lastChMs) this.lastChMs = insertedMs
+  }
+
+  /** At the end: ClickHouse rows that never matched a version the bench expected. */
+  finish(): void {
+    this.counts.ch_unmatched_rows = this.chEarly.size
+  }
+
+  /** Everything the bench waits for has arrived. */
+  get complete(): boolean {
+    return this.pgPending.size === 0 && this.chPending.size === 0 && this.subs.size === 0
+  }
+
+  /** Expected current state per key, counted (what PostgreSQL results and ClickHouse FINAL should hold). */
+  expectedStates(): Record<'final' | 'corrected' | 'cancelled', number> {
+    const out = { final: 0, corrected: 0, cancelled: 0 }
+    for (const v of this.keys.values()) out[v.state]++
+    return out
+  }
+
+  get expectedKeys(): number {
+    return this.keys.size
+  }
+
+  /** Results/s committed: versions over the time from the first send to the last commit in that store. */
+  storeRate(store: 'pg' | 'ch'): number {
+    const last = store === 'pg' ? this.lastPgMs : this.lastChMs
+    const n = store === 'pg' ? this.counts.pg_versions : this.counts.ch_versions
+    return last > this.t0 ? (n * 1000) / (last - this.t0) : 0
+  }
+
+  series(): RatePoint[] {
+    return this.perSecond.map((b, s) => {
+      const p: RatePoint = { t_s: s + 1, sent: b.sent, accepted: b.accepted, pg: b.pg, ch: b.ch }
+      if (b.both.length > 0) {
+        const sorted = Float64Array.from(b.both).sort()
+        p.p99_ms = sorted[Math.max(1, Math.ceil(0.99 * sorted.length)) - 1]
+      }
+      return p
+    })
+  }
+}
