@@ -15,8 +15,9 @@ import { addLab, listLabs, revokeLab } from './labs/lab-registry.ts'
 import { SidepError } from './errors.ts'
 import { keysCommand, KEYS_USAGE } from './cli/keys-command.ts'
 import { dccCommand, DCC_USAGE } from './cli/dcc-command.ts'
+import { submitCommand, SUBMIT_USAGE } from './cli/submit-command.ts'
 
-const USAGE = `usage: sidep start | sidep migrate | sidep lab add <labId> --name "<name>" | sidep lab list | sidep lab revoke <labId> | ${KEYS_USAGE} | ${DCC_USAGE}`
+const USAGE = `usage: sidep start | sidep migrate | sidep lab add <labId> --name "<name>" | sidep lab list | sidep lab revoke <labId> | ${KEYS_USAGE} | ${DCC_USAGE} | ${SUBMIT_USAGE}`
 
 async function labCommand(args: string[]): Promise<void> {
   const config = parseConfig(optionsFromEnv())
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(
       `sidep is running (roles: ${config.roles.join(', ')})\n` +
         `  ingest API  POST ${platform.url}/v1/results   (NATS: ${platform.topology.ingest('<labId>')} on ${config.natsUrl})\n` +
+        (platform.mllpPort !== null ? `  HL7 MLLP    ${config.httpHost}:${platform.mllpPort}${config.mllpTls ? ' (TLS)' : ''}   (lab token in MSH-8)\n  API docs    ${platform.url}/docs\n` : '') +
         `  metrics     ${platform.url}/metrics\n  health      ${platform.url}/healthz  ${platform.url}/readyz\n`,
     )
     const shutdown = (signal: string) => {
@@ -69,6 +71,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'lab') return labCommand(rest)
   if (command === 'keys') return keysCommand(rest)
+  if (command === 'submit') {
+    process.exitCode = await submitCommand(rest, (line) => process.stdout.write(`${line}\n`))
+    return
+  }
   if (command === 'dcc') {
     process.exitCode = await dccCommand(rest)
     return

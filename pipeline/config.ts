@@ -39,6 +39,13 @@ export interface SidepOptions {
   bodyLimit?: number | string
   /** Largest number of items in one JSON submission (issue #2: 5,000). */
   maxItems?: number | string
+  /** Largest number of rows in one streamed CSV upload. */
+  csvMaxRows?: number | string
+  /** MLLP listener port (HL7 v2 over TCP); 0 picks a free port. */
+  mllpPort?: number | string
+  /** PEM files for MLLP over TLS; both or neither. */
+  mllpTlsKeyFile?: string
+  mllpTlsCertFile?: string
   /** RESULTS messages pulled per certifier batch (issue 5). */
   certifierBatch?: number | string
   /** Production DCC signing: PEM private key of the Document Signer (with dccCertFile). Unset → dev keys in <dataDir>/dcc/. */
@@ -77,6 +84,9 @@ export interface SidepConfig {
   readonly logLevel: string
   readonly bodyLimit: number
   readonly maxItems: number
+  readonly csvMaxRows: number
+  readonly mllpPort: number
+  readonly mllpTls: { readonly keyFile: string; readonly certFile: string } | null
   readonly certifierBatch: number
   readonly dccKeyFile: string | null
   readonly dccCertFile: string | null
@@ -107,6 +117,10 @@ const ENV_NAMES: Record<keyof SidepOptions, string> = {
   logLevel: 'SIDEP_LOG_LEVEL',
   bodyLimit: 'SIDEP_BODY_LIMIT',
   maxItems: 'SIDEP_MAX_ITEMS',
+  csvMaxRows: 'SIDEP_CSV_MAX_ROWS',
+  mllpPort: 'SIDEP_MLLP_PORT',
+  mllpTlsKeyFile: 'SIDEP_MLLP_TLS_KEY_FILE',
+  mllpTlsCertFile: 'SIDEP_MLLP_TLS_CERT_FILE',
   certifierBatch: 'SIDEP_CERTIFIER_BATCH',
   dccKeyFile: 'SIDEP_DCC_KEY_FILE',
   dccCertFile: 'SIDEP_DCC_CERT_FILE',
@@ -142,6 +156,14 @@ function token(name: string, raw: unknown, fallback: string, pattern: RegExp): s
   const value = raw === undefined ? fallback : String(raw)
   if (!pattern.test(value)) throw new ConfigError(`${name} must match ${pattern}`)
   return value
+}
+
+function tlsFiles(key: unknown, cert: unknown): { keyFile: string; certFile: string } | null {
+  const k = key === undefined || key === '' ? '' : String(key)
+  const c = cert === undefined || cert === '' ? '' : String(cert)
+  if (!k && !c) return null
+  if (!k || !c) throw new ConfigError('SIDEP_MLLP_TLS_KEY_FILE and SIDEP_MLLP_TLS_CERT_FILE go together')
+  return Object.freeze({ keyFile: resolve(k), certFile: resolve(c) })
 }
 
 export function parseConfig(options: SidepOptions): SidepConfig {
@@ -190,6 +212,9 @@ export function parseConfig(options: SidepOptions): SidepConfig {
     logLevel,
     bodyLimit: integer(n.bodyLimit, options.bodyLimit, 16 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     maxItems: integer(n.maxItems, options.maxItems, 5000, 1, 100000),
+    csvMaxRows: integer(n.csvMaxRows, options.csvMaxRows, 1_000_000, 1, 100_000_000),
+    mllpPort: integer(n.mllpPort, options.mllpPort, 2575, 0, 65535),
+    mllpTls: tlsFiles(options.mllpTlsKeyFile, options.mllpTlsCertFile),
     certifierBatch: integer(n.certifierBatch, options.certifierBatch, 200, 1, 1000),
     dccKeyFile,
     dccCertFile,

@@ -19,6 +19,7 @@ import { WorkerPool } from './workers-pool.ts'
 import { Processor } from './processor/processor.ts'
 import { ClickHouseSink } from './sinks/clickhouse-sink.ts'
 import { buildServer } from './gateway/server.ts'
+import { MllpListener } from './mllp/listener.ts'
 import { Certifier } from './certifier/certifier.ts'
 import { loadDccKeys } from './keys/dcc-keys.ts'
 import { sodiumReady } from '../workers/sodium.ts'
@@ -29,6 +30,8 @@ export interface Platform {
   readonly telemetry: Telemetry
   /** http://host:port the server listens on */
   readonly url: string
+  /** the MLLP (HL7 v2 over TCP) port, or null when the gateway role is off */
+  readonly mllpPort: number | null
   stop(): Promise<void>
 }
 
@@ -85,7 +88,9 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
   const address = server.server.address()
   const port = typeof address === 'object' && address ? address.port : config.httpPort
   const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${port}`
-  log.info({ event: 'platform_started', roles: config.roles, url, ingest: `${url}/v1/results`, metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz`, nats: config.natsUrl, ingestSubject: t.ingest('<labId>') })
+  const mllp = roles.has('gateway') && pg && workers ? new MllpListener({ config, topology: t, js, pg, workers, telemetry }, config.mllpPort, config.httpHost, config.mllpTls) : null
+  const mllpPort = mllp ? await mllp.start() : null
+  log.info({ event: 'platform_started', roles: config.roles, url, ingest: `${url}/v1/results`, metrics: `${url}/metrics`, health: `${url}/healthz`, ready: `${url}/readyz`, nats: config.natsUrl, ingestSubject: t.ingest('<labId>'), mllpPort })
 
   let stopping: Promise<void> | null = null
   return {
@@ -93,9 +98,11 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
     topology: t,
     telemetry,
     url,
+    mllpPort,
     stop() {
       stopping ??= (async () => {
         clearInterval(lagTimer)
+        await mllp?.stop()
         await server.close()
         await processor?.stop()
         await sink?.stop()

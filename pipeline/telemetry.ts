@@ -44,7 +44,7 @@ export class Telemetry {
     this.dccVerifications = new Counter({ name: 'sidep_dcc_verifications_total', help: 'HC1 verifications served, by outcome (valid or the failing step)', labelNames: ['outcome'], registers })
   }
 
-  submissionReceived(source: 'http' | 'nats', submissionId: string, labId: string, items: number, accepted: number): void {
+  submissionReceived(source: 'http' | 'nats' | 'mllp', submissionId: string, labId: string, items: number, accepted: number): void {
     this.received.inc({ source }, items)
     this.accepted.inc({ source }, accepted)
     this.log.debug({ event: 'submission_received', source, submissionId, labId, items, accepted })

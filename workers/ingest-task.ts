@@ -15,6 +15,9 @@ import { factOf, type ResultFact } from './fact.ts'
 import { validateItem } from './validate/validate.ts'
 import { identityKey, normaliseName } from './validate/identity.ts'
 import { pseudonymOf, initSodium } from './validate/pseudonym.ts'
+import { parseHl7v2, buildAck, hl7LocationOf } from './parse/hl7v2.ts'
+import { parseFhirBundle, toOperationOutcome } from './parse/fhir.ts'
+import type { ParsedItem, ParseError } from './parse/types.ts'
 
 // No top-level await: tsx cannot load a worker entry that uses it (ERR_UNKNOWN_FILE_EXTENSION), so the
 // first task waits for libsodium instead.
@@ -30,20 +33,39 @@ const keys: ThreadKeys | undefined = (workerData as { keys?: ThreadKeys } | unde
 
 // ---------------------------------------------------------------- admit (gateway)
 
+/** What the gateway can hand over: a raw body to parse here, or CSV rows the gateway parsed while streaming. */
+export type AdmitFormat = 'json' | 'hl7v2' | 'fhir' | 'csv'
+
 export interface AdmitTask {
   kind: 'admit'
   labId: string
   submissionId: string
   receivedAt: number
   now: number
-  body: Uint8Array
+  format: AdmitFormat
+  body?: Uint8Array
+  /** csv: one streamed batch of parsed rows */
+  parsed?: { items: ParsedItem[]; errors: ParseError[] }
   maxItems: number
   chunkItems: number
 }
 
+export type RejectedItem = { index: number } & ItemError
+
 export type AdmitOutcome =
-  | { kind: 'malformed'; error: ItemError }
-  | { kind: 'admitted'; itemCount: number; accepted: number; rejected: Array<{ index: number } & ItemError>; chunks: Uint8Array[] }
+  | { kind: 'malformed'; error: ItemError; acks?: string[] }
+  | {
+      kind: 'admitted'
+      /** units in this task: items and rejected units, indices 0..itemCount-1 (for csv: up to the last index seen) */
+      itemCount: number
+      accepted: number
+      rejected: RejectedItem[]
+      chunks: Uint8Array[]
+      /** hl7v2: one ACK per message (MSA AA/AE/AR with ERR segments), built from the same outcome */
+      acks?: string[]
+      /** fhir: the outcome as a FHIR OperationOutcome */
+      operationOutcome?: unknown
+    }
 
 /** Parses a JSON body that must be one result object or an array of them. */
 function parseItems(body: Uint8Array, maxItems: number): { items: unknown[] } | { error: ItemError } {
@@ -64,37 +86,108 @@ function parseItems(body: Uint8Array, maxItems: number): { items: unknown[] } | 
   return { items }
 }
 
-function admit(task: AdmitTask): AdmitOutcome {
-  const parsed = parseItems(task.body, task.maxItems)
-  if ('error' in parsed) return { kind: 'malformed', error: parsed.error }
-  const { items } = parsed
-  const rejected: Array<{ index: number } & ItemError> = []
-  const chunks: Uint8Array[] = []
-  let accepted = 0
-  for (let start = 0; start < items.length; start += task.chunkItems) {
-    const envelope: IngestEnvelope = {
-      v: 1,
-      submissionId: task.submissionId,
-      format: 'json',
-      receivedAt: task.receivedAt,
-      itemCount: items.length,
-      items: [],
-      rejected: [],
-    }
-    const end = Math.min(items.length, start + task.chunkItems)
-    for (let index = start; index < end; index++) {
-      const outcome = validateItem(items[index], { labId: task.labId, now: task.now })
-      if (outcome.ok) {
-        envelope.items.push({ index, item: items[index] })
-        accepted++
-      } else {
-        envelope.rejected.push({ index, errors: outcome.errors })
-        for (const e of outcome.errors) rejected.push({ index, ...e })
-      }
-    }
-    chunks.push(encodeEnvelope(envelope))
+/**
+ * Validates parsed units and packs them, in index order, into envelopes of at most `chunkItems` units.
+ * `locate` turns a contract path into the lab's own field name (an HL7 location for HL7 input).
+ */
+function admitUnits(
+  task: AdmitTask,
+  items: ReadonlyArray<{ index: number; item: unknown; source?: string }>,
+  parseErrors: readonly ParseError[],
+  locate: (field: string, source: string) => string,
+): Extract<AdmitOutcome, { kind: 'admitted' }> {
+  type Unit = { index: number; item?: unknown; errors?: ItemError[] }
+  const units: Unit[] = []
+  const rejected: RejectedItem[] = []
+  const byIndex = new Map<number, ItemError[]>()
+  for (const e of parseErrors) {
+    const list = byIndex.get(e.index)
+    const err = { code: e.code, field: e.field, message: e.message }
+    if (list) list.push(err)
+    else byIndex.set(e.index, [err])
   }
-  return { kind: 'admitted', itemCount: items.length, accepted, rejected, chunks }
+  for (const [index, errors] of byIndex) units.push({ index, errors })
+  let accepted = 0
+  for (const { index, item, source } of items) {
+    const outcome = validateItem(item, { labId: task.labId, now: task.now })
+    if (outcome.ok) {
+      units.push({ index, item })
+      accepted++
+    } else {
+      units.push({ index, errors: outcome.errors.map((e) => ({ ...e, field: locate(e.field, source ?? '') || e.field })) })
+    }
+  }
+  units.sort((a, b) => a.index - b.index)
+  const envelopes: IngestEnvelope[] = []
+  for (let start = 0; start < units.length; start += task.chunkItems) {
+    const envelope: IngestEnvelope = { v: 1, submissionId: task.submissionId, format: task.format, receivedAt: task.receivedAt, itemCount: 0, items: [], rejected: [] }
+    for (const u of units.slice(start, start + task.chunkItems)) {
+      if (u.errors) {
+        envelope.rejected.push({ index: u.index, errors: u.errors })
+        for (const e of u.errors) rejected.push({ index: u.index, ...e })
+      } else envelope.items.push({ index: u.index, item: u.item })
+    }
+    envelopes.push(envelope)
+  }
+  // every envelope states the units of this task; for a streamed CSV the gateway records the final count
+  const itemCount = units.length ? units[units.length - 1].index + 1 : 0
+  const chunks = envelopes.map((e) => encodeEnvelope({ ...e, itemCount }))
+  return { kind: 'admitted', itemCount, accepted, rejected, chunks }
+}
+
+const sameField = (field: string) => field
+
+function tooMany(maxItems: number): AdmitOutcome {
+  return { kind: 'malformed', error: { code: 'TOO_MANY_ITEMS', field: '', message: `a submission holds at most ${maxItems} results` } }
+}
+
+function admitHl7(task: AdmitTask): AdmitOutcome {
+  const parsed = parseHl7v2(task.body ?? new Uint8Array())
+  if (parsed.ack.messages.length === 0) {
+    const error = parsed.errors[0] ?? { code: 'SYNTAX', field: 'MSH', message: 'no HL7 message (MSH segment) found' }
+    return { kind: 'malformed', error: { code: error.code, field: error.field, message: error.message }, acks: [buildAck(null, { code: 'AR', errors: [error] })] }
+  }
+  if (parsed.items.length + parsed.errors.length > task.maxItems) return tooMany(task.maxItems)
+  const out = admitUnits(task, parsed.items, parsed.errors, hl7LocationOf)
+  const errorsOf = new Map<number, RejectedItem[]>()
+  for (const r of out.rejected) {
+    const list = errorsOf.get(r.index)
+    if (list) list.push(r)
+    else errorsOf.set(r.index, [r])
+  }
+  out.acks = parsed.ack.messages.map((m) => {
+    const errors = [...m.errorIndexes, ...m.itemIndexes].flatMap((i) => errorsOf.get(i) ?? [])
+    return buildAck(m.header, { errors })
+  })
+  return out
+}
+
+function admitFhir(task: AdmitTask): AdmitOutcome {
+  const parsed = parseFhirBundle(task.body ?? new Uint8Array())
+  if (parsed.items.length === 0 && parsed.errors.some((e) => e.index < 0 || e.code === 'SYNTAX')) {
+    const e = parsed.errors[0]
+    return { kind: 'malformed', error: { code: e.code === 'SYNTAX' ? 'MALFORMED_FHIR' : e.code, field: e.field, message: e.message } }
+  }
+  if (parsed.items.length + parsed.errors.length > task.maxItems) return tooMany(task.maxItems)
+  const out = admitUnits(task, parsed.items, parsed.errors, sameField)
+  out.operationOutcome = toOperationOutcome(out.rejected.map((r) => ({ ...r })), parsed.warnings)
+  return out
+}
+
+function admit(task: AdmitTask): AdmitOutcome {
+  switch (task.format) {
+    case 'hl7v2':
+      return admitHl7(task)
+    case 'fhir':
+      return admitFhir(task)
+    case 'csv':
+      return admitUnits(task, task.parsed?.items ?? [], task.parsed?.errors ?? [], sameField)
+    default: {
+      const parsed = parseItems(task.body ?? new Uint8Array(), task.maxItems)
+      if ('error' in parsed) return { kind: 'malformed', error: parsed.error }
+      return admitUnits(task, parsed.items.map((item, index) => ({ index, item })), [], sameField)
+    }
+  }
 }
 
 // ---------------------------------------------------------------- process (processor)

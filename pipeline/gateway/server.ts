@@ -4,6 +4,7 @@
  * serialised by fast-json-stringify from the schemas below.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { registerApiDocs } from './api-docs.ts'
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from 'nats'
@@ -20,6 +21,7 @@ import { RequestError, SidepError } from '../errors.ts'
 import { authenticateLab } from './auth.ts'
 import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import { readSubmission, readResultsByAccession } from './lab-reads.ts'
+import { registerResultsRoute, errorAnswer } from './results-route.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,31 +45,12 @@ export interface GatewayDeps {
 
 const RESULT_SCHEMA = JSON.parse(readFileSync(new URL('../../workers/schemas/result.schema.json', import.meta.url), 'utf8'))
 
-const itemError = {
-  type: 'object',
-  properties: { index: { type: 'integer' }, code: { type: 'string' }, field: { type: 'string' }, message: { type: 'string' } },
-}
-const submissionAnswer = {
-  type: 'object',
-  properties: {
-    submissionId: { type: 'string' },
-    accepted: { type: 'integer' },
-    rejected: { type: 'array', items: itemError },
-    code: { type: 'string' },
-    message: { type: 'string' },
-  },
-}
-const errorAnswer = {
-  type: 'object',
-  properties: { code: { type: 'string' }, field: { type: 'string' }, message: { type: 'string' } },
-}
-
 function mapFrameworkError(err: { code?: string; statusCode?: number; message: string }): RequestError {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RequestError('BODY_TOO_LARGE', 413, err.message)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new RequestError('UNSUPPORTED_MEDIA_TYPE', 415, 'send Content-Type: application/json')
+      return new RequestError('UNSUPPORTED_MEDIA_TYPE', 415, 'send Content-Type application/json, application/hl7-v2, application/fhir+json or text/csv')
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new RequestError('EMPTY_BODY', 400, 'the body is empty')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -93,8 +76,10 @@ export async function buildServer(d: GatewayDeps): Promise<FastifyInstance> {
     reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` })
   })
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (req, reply) => {
+  if (gateway) await registerApiDocs(app)
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { schema: { hide: true } }, async (req, reply) => {
     const checks: Record<string, string> = {}
     if (d.nc) checks.nats = d.nc.isClosed() ? 'down' : 'ok'
     if (d.pg) checks.postgres = await d.pg.query('SELECT 1').then(() => 'ok', () => 'down')
@@ -102,17 +87,13 @@ export async function buildServer(d: GatewayDeps): Promise<FastifyInstance> {
     const ready = Object.values(checks).every((v) => v === 'ok')
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
   })
-  app.get('/metrics', async (req, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     reply.header('Content-Type', d.telemetry.registry.contentType).send(await d.telemetry.registry.metrics())
   })
 
   if (!gateway) return app
   const { nc, js, pg, workers, keys } = d
   if (!nc || !js || !pg || !workers || !keys) throw new Error('gateway role needs NATS, PostgreSQL, workers and keys')
-
-  // Bodies stay bytes here: JSON is parsed and validated in the worker pool.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => done(null, body))
 
   app.get('/v1/schemas/result.json', async () => RESULT_SCHEMA)
 
@@ -121,48 +102,7 @@ export async function buildServer(d: GatewayDeps): Promise<FastifyInstance> {
       req.labId = await authenticateLab(pg, req.headers.authorization)
     })
 
-    v1.post('/v1/results', { schema: { response: { 202: submissionAnswer, 400: submissionAnswer, 413: submissionAnswer } } }, async (req, reply) => {
-      const body = req.body as Buffer | undefined
-      if (!body || body.length === 0) throw new RequestError('EMPTY_BODY', 400, 'the body is empty')
-      const labId = req.labId
-      const submissionId = randomUUID()
-      const internalId = `${labId}:${submissionId}`
-      const receivedAt = Date.now()
-      let admitted
-      try {
-        admitted = await workers.admit({ labId, submissionId: internalId, receivedAt, now: receivedAt, body, maxItems: d.config.maxItems, chunkItems: d.config.ingestChunkItems })
-      } catch (err) {
-        if (/queue is at limit/i.test((err as Error).message)) throw new RequestError('OVERLOADED', 503, 'the platform is busy, retry shortly')
-        throw err
-      }
-      if (admitted.kind === 'malformed') {
-        d.telemetry.itemsRejected([admitted.error.code])
-        const status = admitted.error.code === 'TOO_MANY_ITEMS' ? 413 : 400
-        return reply.code(status).send({ code: admitted.error.code, message: admitted.error.message })
-      }
-      d.telemetry.submissionReceived('http', submissionId, labId, admitted.itemCount, admitted.accepted)
-      d.telemetry.itemsRejected(admitted.rejected.map((r) => r.code))
-      if (admitted.accepted === 0) {
-        return reply.code(400).send({ submissionId, accepted: 0, rejected: admitted.rejected, code: 'NO_VALID_ITEM', message: 'no item of the submission is valid' })
-      }
-      const h = natsHeaders()
-      h.set(ENVELOPE_HEADER, ENVELOPE_VERSION)
-      try {
-        await Promise.all([
-          ...admitted.chunks.map((chunk, k) => js.publish(d.topology.ingest(labId), chunk, { msgID: `${internalId}#${k}`, headers: h })),
-          // lets GET /v1/submissions/:id answer 'pending' at once; the processor inserts it too if this fails
-          pg.query(
-            `INSERT INTO submissions (submission_id, lab_id, source, format, item_count, received_at)
-             VALUES ($1, $2, 'http', 'json', $3, $4) ON CONFLICT (submission_id) DO NOTHING`,
-            [internalId, labId, admitted.itemCount, new Date(receivedAt).toISOString()],
-          ).catch(() => undefined),
-        ])
-      } catch (err) {
-        d.telemetry.log.error({ event: 'ingest_publish_failed', submissionId, labId, err: (err as Error).message })
-        throw new RequestError('INGEST_UNAVAILABLE', 503, 'the results could not be stored durably; retry the same submission')
-      }
-      return reply.code(202).send({ submissionId, accepted: admitted.accepted, rejected: admitted.rejected })
-    })
+    registerResultsRoute(v1, { config: d.config, topology: d.topology, js, pg, workers, telemetry: d.telemetry }, d.config.csvMaxRows)
 
     v1.get<{ Params: { id: string } }>('/v1/submissions/:id', async (req) => {
       const found = await readSubmission(pg, req.labId, req.params.id)
@@ -180,4 +120,3 @@ export async function buildServer(d: GatewayDeps): Promise<FastifyInstance> {
   return app
 }
 
-export { errorAnswer }

@@ -45,6 +45,7 @@ export async function createTestEnv(t: Teardown, overrides: SidepOptions = {}): 
     streamPrefix: `T${id}_`,
     dataDir,
     httpPort: 0,
+    mllpPort: 0,
     workerThreads: 1,
     logLevel: 'warn',
     ...overrides,
@@ -55,7 +56,7 @@ export async function createTestEnv(t: Teardown, overrides: SidepOptions = {}): 
   const names: Record<string, string> = {
     pgUrl: 'SIDEP_PG_URL', clickhouseUrl: 'SIDEP_CH_URL', clickhouseDatabase: 'SIDEP_CH_DATABASE', subjectRoot: 'SIDEP_SUBJECT_ROOT',
     streamPrefix: 'SIDEP_STREAM_PREFIX', dataDir: 'SIDEP_DATA_DIR', workerThreads: 'SIDEP_WORKER_THREADS', logLevel: 'SIDEP_LOG_LEVEL',
-    ackWaitSeconds: 'SIDEP_ACK_WAIT_SECONDS', maxAttempts: 'SIDEP_MAX_ATTEMPTS', bodyLimit: 'SIDEP_BODY_LIMIT', processorBatch: 'SIDEP_PROCESSOR_BATCH',
+    mllpPort: 'SIDEP_MLLP_PORT', ackWaitSeconds: 'SIDEP_ACK_WAIT_SECONDS', maxAttempts: 'SIDEP_MAX_ATTEMPTS', bodyLimit: 'SIDEP_BODY_LIMIT', processorBatch: 'SIDEP_PROCESSOR_BATCH',
   }
   for (const [k, v] of Object.entries(options)) if (names[k] !== undefined && v !== undefined) env[names[k]] = String(v)
   const pool = new pg.Pool({ connectionString: config.pgUrl, max: 4 })

@@ -32,7 +32,7 @@ t.test('French spreadsheet export: BOM, semicolons, quoted line break, decimal c
         given: ['Marie', 'Anne'],
         birthDate: '1984-03-12',
         sex: 'F',
-        address: { line: 'Bâtiment B; 2e étage\n12 rue des Lilas', postcode: '75013', city: 'Paris', country: 'FR' },
+        address: { line: 'Bâtiment B; 2e étage, 12 rue des Lilas', postcode: '75013', city: 'Paris', country: 'FR' },
         phone: '+33612345678',
         email: 'marie.dupont@example.fr',
       },

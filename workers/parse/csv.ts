@@ -103,7 +103,9 @@ function rowToItem(columns: CsvColumn[], record: string[], row: number, errors: 
       given,
       birthDate: v.birthDate,
       sex: v.sex,
-      address: { line: v.addressLine, postcode: v.postcode, city: v.city, country: v.country },
+      // a spreadsheet cell may hold a multi-line address (quoted line breaks); the contract's address line
+      // is one line, so the lines are joined the way a French postal address is written on one line
+      address: { line: v.addressLine?.replace(/\s*(?:\r\n|\r|\n)+\s*/g, ', '), postcode: v.postcode, city: v.city, country: v.country },
       phone: v.phone,
       email: v.email,
     },
