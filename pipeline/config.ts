@@ -26,6 +26,8 @@ export interface SidepOptions {
   workerThreads?: number | string
   /** INGEST messages pulled per processor batch. */
   processorBatch?: number | string
+  /** Largest payload of INGEST messages per processor batch, bytes (bounds a batch's work and memory). */
+  processorBatchBytes?: number | string
   /** FEED messages pulled per ClickHouse insert. */
   clickhouseBatch?: number | string
   /** Items per INGEST message when the gateway splits a large submission (NATS max_payload is 1 MB). */
@@ -77,6 +79,7 @@ export interface SidepConfig {
   readonly roles: readonly Role[]
   readonly workerThreads: number
   readonly processorBatch: number
+  readonly processorBatchBytes: number
   readonly clickhouseBatch: number
   readonly ingestChunkItems: number
   readonly maxAttempts: number
@@ -110,6 +113,7 @@ const ENV_NAMES: Record<keyof SidepOptions, string> = {
   roles: 'SIDEP_ROLES',
   workerThreads: 'SIDEP_WORKER_THREADS',
   processorBatch: 'SIDEP_PROCESSOR_BATCH',
+  processorBatchBytes: 'SIDEP_PROCESSOR_BATCH_BYTES',
   clickhouseBatch: 'SIDEP_CH_BATCH',
   ingestChunkItems: 'SIDEP_INGEST_CHUNK_ITEMS',
   maxAttempts: 'SIDEP_MAX_ATTEMPTS',
@@ -205,6 +209,7 @@ export function parseConfig(options: SidepOptions): SidepConfig {
     roles: Object.freeze(roles as Role[]),
     workerThreads: integer(n.workerThreads, options.workerThreads, Math.max(1, availableParallelism()), 1, 64),
     processorBatch: integer(n.processorBatch, options.processorBatch, 64, 1, 1000),
+    processorBatchBytes: integer(n.processorBatchBytes, options.processorBatchBytes, 1024 * 1024, 1024, 256 * 1024 * 1024),
     clickhouseBatch: integer(n.clickhouseBatch, options.clickhouseBatch, 200, 1, 5000),
     ingestChunkItems: integer(n.ingestChunkItems, options.ingestChunkItems, 500, 1, 5000),
     maxAttempts: integer(n.maxAttempts, options.maxAttempts, 5, 1, 100),

@@ -1,14 +1,22 @@
 /**
  * Adaptive batching over a durable pull consumer: wait for one message, then take every message already
- * buffered, up to `maxBatch`. Under load batches fill up; when idle a single message goes through at once,
- * so batching never adds latency. The consume() buffer is bounded by `maxBatch * 2` messages and is only
- * refilled as this loop takes messages, which is the back-pressure: a slow handler makes the consumer lag.
+ * buffered, up to `maxMessages` messages or `maxBytes` of payload (a message may carry one result or
+ * five hundred, so the byte bound is what keeps a batch's work and memory in proportion). Under load
+ * batches fill up; when idle a single message goes through at once, so batching never adds latency. The
+ * consume() buffer is bounded and only refilled as this loop takes messages, which is the back-pressure: a
+ * slow handler makes the consumer lag.
  */
 import type { Consumer, JsMsg } from 'nats'
-import { setImmediate as nextTurn } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 
 const IDLE = Symbol('idle')
 const UNEXPECTED_FAILURE_DELAY_MS = 5000
+const STOP_GRACE_MS = 15_000
+
+export interface BatchLimits {
+  maxMessages: number
+  maxBytes?: number
+}
 
 export interface BatchLoop {
   stopped: Promise<void>
@@ -17,10 +25,11 @@ export interface BatchLoop {
 
 export async function consumeInBatches(
   consumer: Consumer,
-  maxBatch: number,
+  limits: number | BatchLimits,
   handle: (batch: JsMsg[]) => Promise<void>,
   onUnexpected: (err: unknown) => void,
 ): Promise<BatchLoop> {
+  const { maxMessages: maxBatch, maxBytes = Infinity } = typeof limits === 'number' ? { maxMessages: limits } : limits
   const messages = await consumer.consume({ max_messages: maxBatch * 2 })
   const iterator = messages[Symbol.asyncIterator]()
   let running = true
@@ -36,13 +45,15 @@ export async function consumeInBatches(
         break
       }
       const batch: JsMsg[] = [first.value]
-      while (batch.length < maxBatch) {
+      let bytes = first.value.data.length
+      while (batch.length < maxBatch && bytes < maxBytes) {
         pending = iterator.next()
         const next = await Promise.race([pending, nextTurn().then(() => IDLE)])
         if (next === IDLE) break
         pending = null
         if ((next as IteratorResult<JsMsg>).done) break
         batch.push((next as IteratorResult<JsMsg>).value)
+        bytes += (next as IteratorResult<JsMsg>).value.data.length
       }
       try {
         await handle(batch)
@@ -59,7 +70,9 @@ export async function consumeInBatches(
     async stop() {
       running = false
       await messages.close()
-      await stopped
+      // a batch in progress finishes; a loop that does not come back in time is left behind rather than
+      // holding the shutdown (its unacked messages are redelivered after ack_wait)
+      await Promise.race([stopped, sleep(STOP_GRACE_MS, undefined, { ref: false })])
     },
   }
 }

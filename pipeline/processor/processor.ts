@@ -19,6 +19,12 @@ import type { IngestMessage, ProcessedMessage } from '../../workers/ingest-task.
 
 const RETRY_DELAY_MS = 2000
 
+/** The SQLSTATE or code behind a wrapped store error, for the retry log line (never its message: data). */
+function causeOf(err: SidepError): string | undefined {
+  const c = (err.cause as { code?: unknown } | undefined)?.code
+  return typeof c === 'string' ? c : undefined
+}
+
 export interface ProcessorDeps {
   config: SidepConfig
   topology: Topology
@@ -32,6 +38,8 @@ export interface ProcessorDeps {
 export class Processor {
   private loop: BatchLoop | null = null
   private streamTag = ''
+  /** The commit stage of the previous batch: the workers stage of the next batch runs while it commits. */
+  private committing: Promise<void> = Promise.resolve()
 
   constructor(private readonly d: ProcessorDeps) {}
 
@@ -42,13 +50,15 @@ export class Processor {
     const info = await jsm.streams.info(this.d.topology.ingestStream)
     this.streamTag = Date.parse(info.created).toString(36)
     const consumer = await this.d.js.consumers.get(this.d.topology.ingestStream, this.d.topology.processorDurable)
-    this.loop = await consumeInBatches(consumer, this.d.config.processorBatch, (batch) => this.handle(batch), (err) =>
+    const limits = { maxMessages: this.d.config.processorBatch, maxBytes: this.d.config.processorBatchBytes }
+    this.loop = await consumeInBatches(consumer, limits, (batch) => this.handle(batch), (err) =>
       this.d.telemetry.retrying('processor', 'UNEXPECTED', { err: (err as Error)?.message }),
     )
   }
 
   async stop(): Promise<void> {
     await this.loop?.stop()
+    await this.committing
     this.loop = null
   }
 
@@ -105,11 +115,19 @@ export class Processor {
     const processed = await this.runWorkers(batch)
     if (!processed.length) return
     this.d.telemetry.stageTimed('workers', processed.reduce((n, p) => n + p.out.pgRows.length, 0), (performance.now() - started) / 1000)
+    // two batches in flight at most: this one's workers stage overlapped the previous one's commit, which
+    // must finish first (commit order = arrival order) before this one starts committing
+    await this.committing
+    this.committing = this.commitStage(processed)
+  }
+
+  /** Never rejects: every failure ends in a nak, a retry or a dead letter for the messages concerned. */
+  private async commitStage(processed: Array<{ msg: JsMsg; out: ProcessedMessage }>): Promise<void> {
     try {
       await this.commit(processed)
     } catch (err) {
       if (err instanceof RetriableError) {
-        this.d.telemetry.retrying('processor', err.code, { messages: processed.length })
+        this.d.telemetry.retrying('processor', err.code, { messages: processed.length, cause: causeOf(err) })
         for (const p of processed) p.msg.nak(RETRY_DELAY_MS)
         return
       }
@@ -118,7 +136,8 @@ export class Processor {
         try {
           await this.commit([p])
         } catch (one) {
-          await this.fail(p.msg, one instanceof SidepError ? one : new PoisonError('PROCESSOR_FAILED', String(one), one))
+          if (one instanceof RetriableError) p.msg.nak(RETRY_DELAY_MS)
+          else await this.fail(p.msg, one instanceof SidepError ? one : new PoisonError('PROCESSOR_FAILED', String(one), one))
         }
       }
     }
