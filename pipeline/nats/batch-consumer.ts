@@ -69,10 +69,22 @@ export async function consumeInBatches(
     stopped,
     async stop() {
       running = false
-      await messages.close()
+      // nats.js queues close() behind the messages still buffered and completes it only once the iterator
+      // reaches that point: ask for it now, let the batch in progress finish, then drain what is left (nak:
+      // redelivered at once rather than after ack_wait) so the iterator gets there. Awaiting close() first
+      // hung whenever stop() came during a batch: the loop then never pulled again.
+      const closed = messages.close()
       // a batch in progress finishes; a loop that does not come back in time is left behind rather than
       // holding the shutdown (its unacked messages are redelivered after ack_wait)
-      await Promise.race([stopped, sleep(STOP_GRACE_MS, undefined, { ref: false })])
+      const finished = await Promise.race([stopped.then(() => true), sleep(STOP_GRACE_MS, false, { ref: false })])
+      if (!finished) return
+      for (;;) {
+        const r = await (pending ?? iterator.next())
+        pending = null
+        if (r.done) break
+        r.value.nak()
+      }
+      await closed
     },
   }
 }
