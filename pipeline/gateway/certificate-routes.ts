@@ -18,7 +18,7 @@ import { RequestError } from '../errors.ts'
 import { authenticateLab } from './auth.ts'
 import { isRevoked, readCertificate, readRevocations } from './certificate-reads.ts'
 import { hc1ToPng, hc1ToSvg } from '../../workers/dcc/qr.ts'
-import { verifyHc1, type VerifyResult } from '../../workers/dcc/verify.ts'
+import { verifyHc1, type VerifyResult, type VerifyStep } from '../../workers/dcc/verify.ts'
 import { REVOCATION_HASH_TYPE } from '../../workers/dcc/revocation.ts'
 
 export interface CertificateRouteDeps {
@@ -33,7 +33,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** an HC1 fits a version 40 QR code (4,296 alphanumeric characters); a JSON wrapper adds little */
 const VERIFY_BODY_LIMIT = 16 * 1024
 
-export interface VerifyVerdict extends VerifyResult {
+/** The library's verdict plus one step only the platform can check: its own revocation list. */
+export interface VerifyVerdict extends Omit<VerifyResult, 'failedStep' | 'error'> {
+  failedStep?: VerifyStep | 'revocation'
+  error?: { code: string; message: string }
   /** set when every step passed but this platform has revoked the certificate */
   revoked?: boolean
 }
@@ -103,8 +106,8 @@ export async function registerCertificateRoutes(app: FastifyInstance, d: Certifi
         if (ci !== undefined && (await isRevoked(d.pg, ci))) {
           verdict.valid = false
           verdict.revoked = true
-          verdict.failedStep = 'revocation' as never
-          verdict.error = { code: 'DCC_REVOKED' as never, message: 'the issuer has revoked this certificate (revocation list, hash type UCI)' }
+          verdict.failedStep = 'revocation'
+          verdict.error = { code: 'DCC_REVOKED', message: 'the issuer has revoked this certificate (revocation list, hash type UCI)' }
         }
       }
       d.telemetry.dccVerified(verdict.valid ? 'valid' : (verdict.failedStep ?? 'invalid'))
