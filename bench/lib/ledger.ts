@@ -107,6 +107,8 @@ export class BenchLedger {
   private readonly chPending = new Map<string, Observation>()
   /** ClickHouse rows that arrived before the bench matched their PostgreSQL row */
   private readonly chEarly = new Map<string, number>()
+  /** highest version of each result seen in ClickHouse, and when it was written */
+  private readonly chNewest = new Map<string, { version: number; ms: number }>()
 
   readonly counts = {
     submissions: 0,
@@ -355,9 +357,13 @@ export class BenchLedger {
     if (commitMs > this.lastPgMs) this.lastPgMs = commitMs
     const k = vKey(resultId, o.version)
     const early = this.chEarly.get(k)
+    const newest = this.chNewest.get(resultId)
     if (early !== undefined) {
       this.chEarly.delete(k)
       this.chDone(o, early)
+    } else if (newest && newest.version > o.version) {
+      // a later version is already in ClickHouse: this one may have merged away unseen (ReplacingMergeTree)
+      this.chDone(o, newest.ms)
     } else {
       this.chPending.set(k, o)
     }
@@ -365,6 +371,17 @@ export class BenchLedger {
 
   /** A ClickHouse row (result_id, version, inserted_ms). Rows seen twice are ignored by the caller. */
   chSeen(resultId: string, version: number, insertedMs: number): void {
+    const newest = this.chNewest.get(resultId)
+    if (!newest || newest.version < version) this.chNewest.set(resultId, { version, ms: insertedMs })
+    // ReplacingMergeTree keeps only the highest version once parts merge: an earlier version that merged
+    // away before a poll saw it was in ClickHouse no later than this one
+    for (let older = version - 1; older >= 1; older--) {
+      const o = this.chPending.get(vKey(resultId, older))
+      if (o) {
+        this.chPending.delete(vKey(resultId, older))
+        this.chDone(o, insertedMs)
+      }
+    }
     const k = vKey(resultId, version)
     const o = this.chPending.get(k)
     if (o) {
