@@ -14,6 +14,8 @@ export interface IngestEnvelope {
   v: 1
   submissionId: string
   format: string
+  /** the door it came through: 'http' or 'mllp' (absent in older envelopes: 'http') */
+  channel?: 'http' | 'mllp'
   receivedAt: number
   /** items in the whole submission (all chunks) */
   itemCount: number

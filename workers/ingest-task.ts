@@ -43,6 +43,7 @@ export interface AdmitTask {
   receivedAt: number
   now: number
   format: AdmitFormat
+  channel: 'http' | 'mllp'
   body?: Uint8Array
   /** csv: one streamed batch of parsed rows */
   parsed?: { items: ParsedItem[]; errors: ParseError[] }
@@ -120,7 +121,7 @@ function admitUnits(
   units.sort((a, b) => a.index - b.index)
   const envelopes: IngestEnvelope[] = []
   for (let start = 0; start < units.length; start += task.chunkItems) {
-    const envelope: IngestEnvelope = { v: 1, submissionId: task.submissionId, format: task.format, receivedAt: task.receivedAt, itemCount: 0, items: [], rejected: [] }
+    const envelope: IngestEnvelope = { v: 1, submissionId: task.submissionId, format: task.format, channel: task.channel, receivedAt: task.receivedAt, itemCount: 0, items: [], rejected: [] }
     for (const u of units.slice(start, start + task.chunkItems)) {
       if (u.errors) {
         envelope.rejected.push({ index: u.index, errors: u.errors })
@@ -213,7 +214,7 @@ export interface ProcessedMessage {
   labId: string
   submissionId: string
   format: string
-  source: 'http' | 'nats'
+  source: 'http' | 'mllp' | 'nats'
   receivedAt: number
   itemCount: number
   /** the message could not be read at all (dead-letter it, tell the lab) */
@@ -278,6 +279,7 @@ function processMessage(m: IngestMessage, now: number, k: ThreadKeys): Processed
     // envelope submission ids are namespaced by lab so a forged one cannot touch another lab's submission
     out.submissionId = e.submissionId.startsWith(`${m.labId}:`) ? e.submissionId : `${m.labId}:${e.submissionId}`
     out.format = e.format
+    out.source = e.channel === 'mllp' ? 'mllp' : 'http'
     out.receivedAt = e.receivedAt
     out.itemCount = e.itemCount
     entries = e.items

@@ -82,7 +82,7 @@ export async function admitBody(d: IngestDeps, labId: string, format: Exclude<Ad
   const submissionId = randomUUID()
   const internalId = `${labId}:${submissionId}`
   const receivedAt = Date.now()
-  const out = await runAdmit(d, { labId, submissionId: internalId, receivedAt, now: receivedAt, format, body, maxItems: d.config.maxItems, chunkItems: d.config.ingestChunkItems })
+  const out = await runAdmit(d, { labId, submissionId: internalId, receivedAt, now: receivedAt, format, channel, body, maxItems: d.config.maxItems, chunkItems: d.config.ingestChunkItems })
   if (out.kind === 'malformed') {
     d.telemetry.itemsRejected([out.error.code])
     return { submissionId, malformed: out.error, itemCount: 0, accepted: 0, rejected: [], acks: out.acks }
@@ -111,7 +111,7 @@ export async function admitCsvStream(d: IngestDeps, labId: string, body: Readabl
       body.resume() // drain the rest of the upload so the client receives the answer
       return { ...total, malformed: { code: 'BAD_HEADER', field: header.field, message: header.message } }
     }
-    const out = await runAdmit(d, { labId, submissionId: internalId, receivedAt, now: Date.now(), format: 'csv', parsed: batch, maxItems: d.config.ingestChunkItems, chunkItems: d.config.ingestChunkItems })
+    const out = await runAdmit(d, { labId, submissionId: internalId, receivedAt, now: Date.now(), format: 'csv', channel: 'http', parsed: batch, maxItems: d.config.ingestChunkItems, chunkItems: d.config.ingestChunkItems })
     if (out.kind === 'malformed') throw new RequestError(out.error.code, 400, out.error.message)
     if (out.itemCount > maxRows) {
       body.resume()

@@ -56,3 +56,31 @@ t.test('MLLP: ACK after JetStream stored it, frames split across packets or pack
   const statuses = (await env.pg.query(`SELECT count(*)::int AS n FROM submissions WHERE source = 'mllp'`)).rows[0].n
   t.equal(statuses, 3, 'each frame with an accepted result is a submission; an entirely rejected one is answered by its NAK alone')
 })
+
+t.test('MLLP over TLS: the same exchange inside a TLS session', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const tls = await import('node:tls')
+  const dir = mkdtempSync(join(tmpdir(), 'sidep-mllp-tls-'))
+  const key = join(dir, 'key.pem')
+  const cert = join(dir, 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' })
+  const env = await createTestEnv(t, { mllpTlsKeyFile: key, mllpTlsCertFile: cert })
+  const platform = await startTestPlatform(t, env)
+  const token = await env.addLab('lab-tls')
+  const socket = tls.connect({ port: platform.mllpPort!, host: '127.0.0.1', ca: readFileSync(cert), servername: '127.0.0.1', checkServerIdentity: () => undefined })
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject))
+  t.teardown(() => socket.end())
+  const answer = new Promise<string>((resolve) => {
+    let got = Buffer.alloc(0)
+    socket.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d])
+      if (got.includes(0x1c)) resolve(got.toString('utf8'))
+    })
+  })
+  socket.write(encodeFrame(message(token, 'T-1')))
+  t.same(msaCodes((await answer).replace(/^\x0b|\x1c\r$/g, '')), ['AA'], 'acknowledged over TLS')
+  await eventually('T-1 stored', async () => (await env.pg.query(`SELECT 1 FROM results WHERE accession = 'T-1'`)).rowCount === 1)
+})
