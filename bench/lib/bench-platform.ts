@@ -125,6 +125,8 @@ export function sidepEnv(s: BenchStores, extra: Record<string, string> = {}): Re
     SIDEP_STREAM_PREFIX: s.streamPrefix,
     SIDEP_DATA_DIR: s.dataDir,
     SIDEP_HTTP_PORT: '0',
+    // a free port for the HL7 listener too: 2575 may belong to a platform already running here
+    SIDEP_MLLP_PORT: '0',
     SIDEP_LOG_LEVEL: 'warn',
     ...extra,
   }
