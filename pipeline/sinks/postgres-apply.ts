@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL stage of the processor: one transaction per batch records the submissions and applies
- * every item through sidep_apply_items (sql/postgres/002_apply_items.sql), one round trip for the whole
- * batch. The decision (stored, duplicate, corrected, cancelled, superseded) is made there, under row locks,
- * so it is the same whichever processor instance commits first.
+ * every item through sidep_apply_items (sql/postgres/004_apply_items_set_based.sql, set-based since issue 3;
+ * 002 was item by item), one round trip for the whole batch. The decision (stored, duplicate, corrected,
+ * cancelled, superseded) is made there, under row locks taken in key order, so it is the same whichever
+ * processor instance commits first. Measured by `npm run bench:pg`.
  */
 import type { PgPool } from '../postgres/pool.ts'
 import { classifyPgError } from '../postgres/pool.ts'
