@@ -12,7 +12,7 @@
  * Retriable failures (PostgreSQL down, signing pool unavailable) nak the batch and the consumer lags; a
  * message that fails on its own data is retried maxAttempts times then dead-lettered on `dlq.certifier`.
  */
-import { headers as natsHeaders, type JetStreamClient, type JsMsg } from 'nats'
+import { type JetStreamClient, type JsMsg } from 'nats'
 import { Unpackr } from 'msgpackr'
 import type { SidepConfig } from '../config.ts'
 import type { Topology } from '../subjects.ts'
@@ -20,6 +20,7 @@ import type { PgPool } from '../postgres/pool.ts'
 import type { Telemetry } from '../telemetry.ts'
 import type { DccKeys } from '../keys/dcc-keys.ts'
 import { PoisonError, RetriableError, SidepError } from '../errors.ts'
+import { retryOrDeadLetter, RETRY_DELAY_MS } from '../nats/dead-letter.ts'
 import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { SigningPool } from './signing-pool.ts'
 import { currentResults, writeCertificates, type IssuedCertificate, type SkippedResult } from './certificate-store.ts'
@@ -30,7 +31,6 @@ import { uciHash } from '../../workers/dcc/revocation.ts'
 import type { CanonicalResult } from '../../workers/model/canonical.ts'
 import type { SignBatchItem } from '../../workers/dcc/sign-batch.ts'
 
-const RETRY_DELAY_MS = 2000
 const unpackr = new Unpackr({ useRecords: false })
 
 /** One entry of a RESULTS message (pipeline/processor/outputs.ts). */
@@ -208,27 +208,7 @@ export class Certifier {
     return plan
   }
 
-  private async fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
-    const attempts = msg.info.redeliveryCount
-    if (!immediately && attempts < this.d.config.maxAttempts) {
-      this.d.telemetry.retrying('certifier', err.code, { resultsSeq: msg.seq, attempts })
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    const h = natsHeaders()
-    h.set('Sidep-Error-Code', err.code)
-    h.set('Sidep-Error-Message', err.message.slice(0, 200).replace(/[\r\n]/g, ' '))
-    h.set('Sidep-Source-Subject', msg.subject)
-    h.set('Sidep-Source-Seq', String(msg.seq))
-    h.set('Sidep-Attempts', String(attempts))
-    try {
-      await this.d.js.publish(this.d.topology.dlq('certifier'), msg.data, { headers: h, msgID: `dlq:certifier:${msg.seq}` })
-    } catch {
-      this.d.telemetry.retrying('certifier', 'DLQ_PUBLISH_FAILED', { resultsSeq: msg.seq })
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    this.d.telemetry.deadLettered('certifier', err.code, { resultsSeq: msg.seq, attempts })
-    msg.ack()
+  private fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
+    return retryOrDeadLetter({ js: this.d.js, topology: this.d.topology, telemetry: this.d.telemetry, maxAttempts: this.d.config.maxAttempts }, 'certifier', msg, err, immediately)
   }
 }

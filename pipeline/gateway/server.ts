@@ -1,13 +1,12 @@
 /**
  * The HTTP server: the lab-facing API (gateway role) and, for every role, /healthz, /readyz and /metrics.
- * Bodies are taken as raw bytes and parsed in the worker pool, off the event loop; responses are
- * serialised by fast-json-stringify from the schemas below.
+ * Submissions are parsed in the worker pool, off the event loop (results-route.ts); responses with a
+ * schema are serialised by fast-json-stringify.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { registerApiDocs } from './api-docs.ts'
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from 'nats'
+import type { JetStreamClient, NatsConnection } from 'nats'
 import type { SidepConfig } from '../config.ts'
 import type { Topology } from '../subjects.ts'
 import type { PgPool } from '../postgres/pool.ts'
@@ -19,9 +18,8 @@ import type { DccKeys } from '../keys/dcc-keys.ts'
 import { registerCertificateRoutes } from './certificate-routes.ts'
 import { RequestError, SidepError } from '../errors.ts'
 import { authenticateLab } from './auth.ts'
-import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import { readSubmission, readResultsByAccession } from './lab-reads.ts'
-import { registerResultsRoute, errorAnswer } from './results-route.ts'
+import { registerResultsRoute } from './results-route.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {

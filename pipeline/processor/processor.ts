@@ -4,20 +4,20 @@
  * and dead letters → ack. A message is acked only after all of that is durable, so a crash at any point
  * redelivers it and the idempotent apply replays the first outcome (DESIGN.md, "Reliability model").
  */
-import { headers as natsHeaders, type JetStreamClient, type JsMsg, type NatsConnection } from 'nats'
+import { type JetStreamClient, type JsMsg, type NatsConnection } from 'nats'
 import type { SidepConfig } from '../config.ts'
 import type { Topology } from '../subjects.ts'
 import type { PgPool } from '../postgres/pool.ts'
 import type { WorkerPool } from '../workers-pool.ts'
 import type { Telemetry } from '../telemetry.ts'
 import { PoisonError, RetriableError, SidepError } from '../errors.ts'
+import { retryOrDeadLetter, RETRY_DELAY_MS } from '../nats/dead-letter.ts'
 import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { applyToPostgres } from '../sinks/postgres-apply.ts'
 import { buildOutputs, publicSubmissionId, type OutgoingMessage } from './outputs.ts'
 import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import type { IngestMessage, ProcessedMessage } from '../../workers/ingest-task.ts'
 
-const RETRY_DELAY_MS = 2000
 
 /** The SQLSTATE or code behind a wrapped store error, for the retry log line (never its message: data). */
 function causeOf(err: SidepError): string | undefined {
@@ -204,27 +204,7 @@ export class Processor {
    * A message that failed on its own data: retried with a delay up to maxAttempts deliveries, then
    * dead-lettered with its error and acked, so it never blocks the stream.
    */
-  private async fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
-    const attempts = msg.info.redeliveryCount
-    if (!immediately && attempts < this.d.config.maxAttempts) {
-      this.d.telemetry.retrying('processor', err.code, { ingestSeq: msg.seq, attempts })
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    const h = natsHeaders()
-    h.set('Sidep-Error-Code', err.code)
-    h.set('Sidep-Error-Message', err.message.slice(0, 200).replace(/[\r\n]/g, ' '))
-    h.set('Sidep-Source-Subject', msg.subject)
-    h.set('Sidep-Source-Seq', String(msg.seq))
-    h.set('Sidep-Attempts', String(attempts))
-    try {
-      await this.d.js.publish(this.d.topology.dlq('processor'), msg.data, { headers: h, msgID: `dlq:processor:${msg.seq}` })
-    } catch (publishErr) {
-      this.d.telemetry.retrying('processor', 'DLQ_PUBLISH_FAILED', { ingestSeq: msg.seq })
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    this.d.telemetry.deadLettered('processor', err.code, { ingestSeq: msg.seq, attempts })
-    msg.ack()
+  private fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
+    return retryOrDeadLetter({ js: this.d.js, topology: this.d.topology, telemetry: this.d.telemetry, maxAttempts: this.d.config.maxAttempts }, 'processor', msg, err, immediately)
   }
 }

@@ -4,16 +4,16 @@
  * that collapse with the first ones. Retriable failures (ClickHouse down) nak the batch and the consumer
  * lags; a message ClickHouse refuses on its data is isolated and dead-lettered after bounded attempts.
  */
-import { headers as natsHeaders, type JetStreamClient, type JsMsg } from 'nats'
+import { type JetStreamClient, type JsMsg } from 'nats'
 import type { SidepConfig } from '../config.ts'
 import type { Topology } from '../subjects.ts'
 import type { Telemetry } from '../telemetry.ts'
 import { PoisonError, RetriableError, type SidepError } from '../errors.ts'
+import { retryOrDeadLetter, RETRY_DELAY_MS } from '../nats/dead-letter.ts'
 import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { classifyClickHouseError, type ClickHouseClient } from '../clickhouse/client.ts'
 import type { FeedRecord } from '../processor/outputs.ts'
 
-const RETRY_DELAY_MS = 2000
 
 export interface FactRow {
   result_id: string
@@ -142,24 +142,7 @@ export class ClickHouseSink {
     for (const g of good) g.msg.ack()
   }
 
-  private async fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
-    const attempts = msg.info.redeliveryCount
-    if (!immediately && attempts < this.d.config.maxAttempts) {
-      this.d.telemetry.retrying('clickhouse', err.code, { feedSeq: msg.seq, attempts })
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    const h = natsHeaders()
-    h.set('Sidep-Error-Code', err.code)
-    h.set('Sidep-Source-Subject', msg.subject)
-    h.set('Sidep-Source-Seq', String(msg.seq))
-    try {
-      await this.d.js.publish(this.d.topology.dlq('clickhouse'), msg.data, { headers: h, msgID: `dlq:clickhouse:${msg.seq}` })
-    } catch {
-      msg.nak(RETRY_DELAY_MS)
-      return
-    }
-    this.d.telemetry.deadLettered('clickhouse', err.code, { feedSeq: msg.seq, attempts })
-    msg.ack()
+  private fail(msg: JsMsg, err: SidepError, immediately = false): Promise<void> {
+    return retryOrDeadLetter({ js: this.d.js, topology: this.d.topology, telemetry: this.d.telemetry, maxAttempts: this.d.config.maxAttempts }, 'clickhouse', msg, err, immediately)
   }
 }
