@@ -49,6 +49,7 @@ import { classifyLoinc } from './loinc-selection.ts'
 import { phoneFromText } from './phone.ts'
 import { compact, ParseErrorCode as C } from './types.ts'
 import type { ParsedItem, ParseError, ParseOutput } from './types.ts'
+import { QUALITATIVE_INTERPRETATION } from './interpretation.ts'
 
 const LOINC = 'http://loinc.org'
 const SNOMED = 'http://snomed.info/sct'
@@ -67,14 +68,6 @@ const STATUS: Record<string, 'final' | 'corrected' | 'cancelled'> = {
 }
 // FHIR R4 administrative-gender → contract sex; 'other' is reported (as HL7 PID-8 'O' is).
 const GENDER: Record<string, 'F' | 'M' | 'U'> = { female: 'F', male: 'M', unknown: 'U' }
-// v3-ObservationInterpretation codes that state the qualitative outcome of a numeric serology.
-const INTERPRETATION: Record<string, string> = {
-  POS: '260373001',
-  DET: '260373001',
-  NEG: '260415000',
-  ND: '260415000',
-  IND: '419984006',
-}
 
 type Located<T> = { resource: T; path: string }
 
@@ -244,8 +237,8 @@ function readResult(
   } else if (o.valueQuantity) {
     value = o.valueQuantity.value
     unit = o.valueQuantity.system === UCUM || o.valueQuantity.code ? (o.valueQuantity.code ?? o.valueQuantity.unit) : o.valueQuantity.unit
-    const flag = o.interpretation?.flatMap((i) => i.coding ?? []).map((c) => c.code ?? '').find((c) => INTERPRETATION[c])
-    if (flag) result = INTERPRETATION[flag]
+    const flag = o.interpretation?.flatMap((i) => i.coding ?? []).map((c) => c.code ?? '').find((c) => QUALITATIVE_INTERPRETATION[c])
+    if (flag) result = QUALITATIVE_INTERPRETATION[flag]
   } else if (o.valueString !== undefined || o.valueBoolean !== undefined || o.valueInteger !== undefined) {
     errors.push({
       code: C.UNSUPPORTED_CODE,

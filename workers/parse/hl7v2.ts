@@ -32,6 +32,7 @@ import { classifyLoinc, LOINC_PATTERN } from './loinc-selection.ts'
 import { phoneFromParts, phoneFromText } from './phone.ts'
 import { compact, ParseErrorCode as C } from './types.ts'
 import type { ParsedItem, ParseError, ParseOutput } from './types.ts'
+import { QUALITATIVE_INTERPRETATION } from './interpretation.ts'
 
 export { buildAck, hl7LocationOf } from './hl7-ack.ts'
 export type { AckOutcome, AckOptions } from './hl7-ack.ts'
@@ -93,14 +94,6 @@ const OBX_STATUS: Record<string, 'final' | 'corrected' | 'cancelled'> = {
 // HL7 table 0123 result status (OBR-25), used only when OBX-11 is empty.
 const OBR_STATUS: Record<string, 'final' | 'corrected' | 'cancelled'> = { F: 'final', C: 'corrected', X: 'cancelled' }
 
-// HL7 table 0078 abnormal flags that state a qualitative interpretation (for numeric serology).
-const INTERPRETATION: Record<string, string> = {
-  POS: '260373001',
-  DET: '260373001',
-  NEG: '260415000',
-  ND: '260415000',
-  IND: '419984006',
-}
 
 interface Ctx {
   next: number
@@ -555,8 +548,8 @@ function readObservation(
         out.unit = obx.get(6, 1) || undefined
       }
     }
-    const flag = obx.reps(8).map((r) => comp(r, 1).toUpperCase()).find((f) => INTERPRETATION[f])
-    if (flag) out.result = INTERPRETATION[flag]
+    const flag = obx.reps(8).map((r) => comp(r, 1).toUpperCase()).find((f) => QUALITATIVE_INTERPRETATION[f])
+    if (flag) out.result = QUALITATIVE_INTERPRETATION[flag]
   } else if (value) {
     errors.push({
       code: C.UNSUPPORTED_CODE,
