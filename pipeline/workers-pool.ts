@@ -19,7 +19,12 @@ export class WorkerPool {
       filename: TASK_MODULE,
       minThreads: threads,
       maxThreads: threads,
-      maxQueue: threads * 32,
+      // a queued admit task holds a whole HTTP body: a short queue bounds that memory, and a full queue
+      // answers 503 OVERLOADED (labs retry) instead of buffering
+      maxQueue: threads * 8,
+      // each thread's heap is capped so the process's footprint stays bounded (a task is at most one body
+      // or one byte-bounded batch); V8 otherwise lets every isolate's old space grow lazily
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
       execArgv,
       workerData: { keys },
     })

@@ -17,7 +17,8 @@ export class SigningPool {
 
   constructor(threads: number) {
     const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', TSX]
-    this.piscina = new Piscina({ filename: TASK_MODULE, minThreads: threads, maxThreads: threads, maxQueue: threads * 8, execArgv })
+    // heap capped per thread (see workers-pool.ts): a signing task holds a few hundred payloads
+    this.piscina = new Piscina({ filename: TASK_MODULE, minThreads: threads, maxThreads: threads, maxQueue: threads * 8, resourceLimits: { maxOldGenerationSizeMb: 128 }, execArgv })
     this.piscina.on('error', (err: Error) => {
       process.emitWarning(`signing thread failed: ${err.message}`)
     })
