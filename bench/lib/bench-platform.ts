@@ -79,7 +79,8 @@ export interface ChildPlatformOptions {
   stores: BenchStores
   /** extra SIDEP_* variables (processor batch, chunk size, worker threads...) */
   env?: Record<string, string>
-  /** NODE_OPTIONS for the child only (e.g. --cpu-prof --cpu-prof-dir=...) */
+  /** node flags for the child only, given on its command line (e.g. --cpu-prof --cpu-prof-dir=...: Node
+   *  refuses --cpu-prof in NODE_OPTIONS) */
   nodeOptions?: string
   /** give up waiting for "sidep is running" after this long (default 60 s) */
   startTimeoutMs?: number
@@ -140,8 +141,8 @@ export function startChildPlatform(o: ChildPlatformOptions): Promise<ChildPlatfo
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SIDEP_') && k !== 'NODE_OPTIONS') env[k] = v
   Object.assign(env, sidep)
-  if (o.nodeOptions) env.NODE_OPTIONS = o.nodeOptions
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const flags = o.nodeOptions ? o.nodeOptions.split(/\s+/).filter(Boolean) : []
+  const child = spawn(process.execPath, [...flags, BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   let exited = false
   const exitedP = new Promise<void>((resolve) => {
