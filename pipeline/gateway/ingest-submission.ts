@@ -17,6 +17,7 @@ import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import type { AdmitFormat, AdmitOutcome, RejectedItem } from '../../workers/ingest-task.ts'
 import type { ItemError } from '../../workers/model/canonical.ts'
 import { parseCsvStream } from '../../workers/parse/csv.ts'
+import { decodeToUtf8 } from '../../workers/parse/charset.ts'
 
 export interface IngestDeps {
   config: SidepConfig
@@ -105,7 +106,8 @@ export async function admitCsvStream(d: IngestDeps, labId: string, body: Readabl
   const receivedAt = Date.now()
   const total: Admission = { submissionId, itemCount: 0, accepted: 0, rejected: [] }
   let chunkNo = 0
-  for await (const batch of parseCsvStream(body, { batchSize: d.config.ingestChunkItems })) {
+  // UTF-8, or Windows-1252 as old Excel versions export it (workers/parse/charset.ts)
+  for await (const batch of parseCsvStream(decodeToUtf8(body), { batchSize: d.config.ingestChunkItems })) {
     const header = batch.errors.find((e) => e.code === 'BAD_HEADER')
     if (header && total.itemCount === 0 && batch.items.length === 0) {
       body.resume() // drain the rest of the upload so the client receives the answer

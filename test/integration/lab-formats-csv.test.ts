@@ -51,6 +51,13 @@ t.test('CSV uploads: French export, bad rows by row number, wrong header, quoted
   t.same(res.body.rejected.map((r: { index: number; code: string; field: string }) => `row ${r.index + 2} ${r.code} ${r.field}`), ['row 3 INVALID_BIRTH_DATE patient.birthDate', 'row 5 UNKNOWN_LOINC loinc'])
   const address = await eventually('C-3 stored', async () => (await env.pg.query(`SELECT 1 FROM results WHERE accession = 'C-3'`)).rowCount === 1)
   t.ok(address)
+
+  // the same upload saved by an old Excel in Windows-1252: accents must survive (é = 0xE9, è = 0xE8)
+  const cp1252 = Buffer.from([HEADER, row('W-1', { family: 'Lef\u00e8vre', given: 'H\u00e9l\u00e8ne' })].join('\n'), 'latin1')
+  const legacy = await postResults(platform.url, token, cp1252, 'text/csv')
+  t.equal(legacy.status, 202)
+  const names = await eventually('W-1 stored', async () => (await env.pg.query(`SELECT record->'patient' AS p FROM results WHERE accession = 'W-1'`)).rows[0])
+  t.same([names.p.family, names.p.given], ['Lefèvre', ['Hélène']])
 })
 
 t.test('a 10,000-row CSV streams through in batches and every row lands once', async (t) => {
