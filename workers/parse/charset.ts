@@ -2,9 +2,9 @@
  * Spreadsheet exports are not always UTF-8: Excel on Windows writes "CSV" in Windows-1252 unless told
  * otherwise, and French names are full of é, è, ç. A byte stream is read as UTF-8 while it is valid UTF-8
  * (a multi-byte character split across two chunks is carried over, as string_decoder does); at the first
- * byte sequence that is not UTF-8, the stream is taken to be Windows-1252 from there on (its first bytes, if
- * any, were ASCII or valid UTF-8, which decode the same in either reading only when ASCII: mixed files are
- * not supported). Output is UTF-8 bytes, so the CSV parser downstream sees one encoding.
+ * byte sequence that is not UTF-8, the stream is taken to be Windows-1252 from there on. What came before
+ * was then ASCII in practice (the header and rows without accents), which reads the same either way; a file
+ * mixing both encodings is not supported. Output is UTF-8 bytes, so the CSV parser sees one encoding.
  */
 import { isUtf8 } from 'node:buffer'
 
