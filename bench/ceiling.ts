@@ -306,36 +306,23 @@ interface CeilingCliConfig {
   help: boolean
 }
 
+/** A flag value that must be one of two words; the message names the flag and both words. */
+function oneOf<A extends string, B extends string>(a: A, b: B) {
+  return (r: string, f: string): A | B => {
+    if (r === a || r === b) return r as A | B
+    throw new CeilingError('BENCH_CEILING_SETUP', `${f} must be ${a} or ${b}`)
+  }
+}
+
 const CLI_FLAGS: Record<string, FlagSpec<CeilingCliConfig>> = {
   '--servers': { kind: 'value', key: 'servers', parse: (r) => r },
   '--duration': { kind: 'value', key: 'durationMs', parse: parseDurationMs },
   '--items': { kind: 'value', key: 'items', parse: (r, f) => r.split(',').map((x) => parseInteger(x, f, 1, 5000)) },
   '--batch': { kind: 'value', key: 'batch', parse: (r, f) => parseInteger(r, f, 1, 10_000) },
   '--inflight': { kind: 'value', key: 'inflight', parse: (r, f) => parseInteger(r, f, 1, 100_000) },
-  '--mode': {
-    kind: 'value',
-    key: 'mode',
-    parse: (r, f) => {
-      if (r !== 'sequential' && r !== 'concurrent') throw new CeilingError('BENCH_CEILING_SETUP', `${f} must be sequential or concurrent`)
-      return r
-    },
-  },
-  '--ack': {
-    kind: 'value',
-    key: 'ack',
-    parse: (r, f) => {
-      if (r !== 'explicit' && r !== 'none') throw new CeilingError('BENCH_CEILING_SETUP', `${f} must be explicit or none`)
-      return r
-    },
-  },
-  '--pull': {
-    kind: 'value',
-    key: 'pull',
-    parse: (r, f) => {
-      if (r !== 'fetch' && r !== 'consume') throw new CeilingError('BENCH_CEILING_SETUP', `${f} must be fetch or consume`)
-      return r
-    },
-  },
+  '--mode': { kind: 'value', key: 'mode', parse: oneOf('sequential', 'concurrent') },
+  '--ack': { kind: 'value', key: 'ack', parse: oneOf('explicit', 'none') },
+  '--pull': { kind: 'value', key: 'pull', parse: oneOf('fetch', 'consume') },
   '--json': { kind: 'boolean', key: 'json', value: true },
   '--help': { kind: 'boolean', key: 'help', value: true },
 }
