@@ -141,7 +141,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-class LabQueues {
+/** One in-order queue per lab, sent concurrently across labs, with bounded retries: the drivers' engine. */
+class LabQueues implements Driver {
   private readonly queues: Pending[][]
   private readonly busy: boolean[]
   backlog = 0
@@ -177,9 +178,10 @@ class LabQueues {
     }
     this.busy[lab] = false
   }
+  async close(): Promise<void> {}
 }
 
-function httpDriver(url: string, tokens: string[], labIds: readonly string[], ledger: BenchLedger, bySubmission: Map<string, number>, onAnswered: (publicId: string) => void): Driver {
+function httpDriver(url: string, tokens: string[], ledger: BenchLedger, bySubmission: Map<string, number>, onAnswered: (publicId: string) => void): Driver {
   const queues = new LabQueues(
     tokens.length,
     async (p) => {
@@ -207,17 +209,7 @@ function httpDriver(url: string, tokens: string[], labIds: readonly string[], le
     },
     (p) => ledger.failed(p.subId),
   )
-  void labIds
-  return {
-    enqueue: (p) => queues.enqueue(p),
-    get backlog() {
-      return queues.backlog
-    },
-    get retries() {
-      return queues.retries
-    },
-    async close() {},
-  }
+  return queues
 }
 
 function natsDriver(nc: NatsConnection, subjectOf: (labId: string) => string, labIds: readonly string[], runTag: string, ledger: BenchLedger, bySubmission: Map<string, number>, onAnswered: (publicId: string) => void, streamTag: () => string): Driver {
@@ -236,16 +228,7 @@ function natsDriver(nc: NatsConnection, subjectOf: (labId: string) => string, la
     },
     (p) => ledger.failed(p.subId),
   )
-  return {
-    enqueue: (p) => queues.enqueue(p),
-    get backlog() {
-      return queues.backlog
-    },
-    get retries() {
-      return queues.retries
-    },
-    async close() {},
-  }
+  return queues
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -444,7 +427,7 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
 
     const driver: Driver =
       bench.transport === 'http'
-        ? httpDriver(platform.url, tokens, gen.labIds, ledger, bySubmission, onAnswered)
+        ? httpDriver(platform.url, tokens, ledger, bySubmission, onAnswered)
         : natsDriver(nc, (labId) => `${stores.subjectRoot}.ingest.${labId}`, gen.labIds, randomBytes(4).toString('hex'), ledger, bySubmission, onAnswered, () => streamTag)
 
     // --- pollers, sampler, progress ---------------------------------------------------------------
