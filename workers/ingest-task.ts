@@ -7,17 +7,17 @@
  * Keys arrive once per thread through workerData; nothing here does I/O.
  */
 import { workerData } from 'node:worker_threads'
-import { sodium, sodiumReady } from './sodium.ts'
+import { sodiumReady } from './sodium.ts'
 import type { CanonicalResult, ItemError } from './model/canonical.ts'
 import { encodeEnvelope, decodeEnvelope, type IngestEnvelope } from './envelope.ts'
-import { seal } from './seal.ts'
 import { factOf, type ResultFact } from './fact.ts'
 import { validateItem } from './validate/validate.ts'
-import { identityKey, normaliseName } from './validate/identity.ts'
+import { identityKey } from './validate/identity.ts'
 import { pseudonymOf, initSodium } from './validate/pseudonym.ts'
 import { parseHl7v2, buildAck, hl7LocationOf } from './parse/hl7v2.ts'
 import { parseFhirBundle, toOperationOutcome } from './parse/fhir.ts'
 import type { ParsedItem, ParseError } from './parse/types.ts'
+import { pgRowFor, rejectedRow, type RowKeys } from './pg-row.ts'
 
 // No top-level await: tsx cannot load a worker entry that uses it (ERR_UNKNOWN_FILE_EXTENSION), so the
 // first task waits for libsodium instead.
@@ -229,37 +229,6 @@ export interface ProcessTask {
   kind: 'process'
   now: number
   messages: IngestMessage[]
-}
-
-function contentHash(r: CanonicalResult): string {
-  return sodium.crypto_generichash(16, JSON.stringify(r), null, 'hex')
-}
-
-function base64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
-}
-
-function pgRowFor(r: CanonicalResult, submissionId: string, index: number, seq: number, pseudonym: string, k: ThreadKeys): string {
-  const p = r.patient
-  const contact = p.address || p.phone || p.email ? { address: p.address, phone: p.phone, email: p.email } : null
-  const sealed = contact ? base64(seal(JSON.stringify(contact), k.sealKey, k.sealKeyId)) : null
-  const record = {
-    accession: r.accession, loinc: r.loinc, result: r.result, value: r.value, unit: r.unit, status: r.status,
-    sampledAt: r.sampledAt, resultedAt: r.resultedAt, specimen: r.specimen, device: r.device, orderId: r.orderId,
-    patient: { ins: p.ins, family: p.family, given: p.given, birthDate: p.birthDate, sex: p.sex },
-    prescriber: r.prescriber,
-  }
-  return JSON.stringify({
-    s: submissionId, i: index, lab: r.labId, acc: r.accession, loinc: r.loinc, ts: r.resultedAt, seq, st: r.status,
-    h: contentHash(r),
-    p: { ins: p.ins ?? null, fn: normaliseName(p.family), gn: normaliseName(p.given[0]), bd: p.birthDate, sex: p.sex, family: p.family, given: p.given, cs: sealed },
-    ps: pseudonym, kid: k.pseudonymKeyId, tt: r.testType, res: r.result, sa: r.sampledAt,
-    dep: r.residence.department, reg: r.residence.region, co: r.residence.country, rec: record, cs: sealed,
-  })
-}
-
-function rejectedRow(submissionId: string, index: number, errors: ItemError[]): string {
-  return JSON.stringify({ s: submissionId, i: index, err: errors })
 }
 
 function processMessage(m: IngestMessage, now: number, k: ThreadKeys): ProcessedMessage {
