@@ -58,6 +58,24 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   fi
 fi
 
+# --- PostgreSQL settings for the ingest load (ops/postgres/sidep.conf): applied when they differ, reload only
+if [ -f ops/postgres/sidep.conf ]; then
+  changed=""
+  while IFS='=' read -r key value; do
+    key=$(echo "$key" | tr -d ' '); value=$(echo "$value" | sed "s/^ *//; s/ *$//")
+    case "$key" in ''|'#'*) continue ;; esac
+    # compare in the setting's own unit: ask the server what the wanted value means
+    current=$(psql -h 127.0.0.1 -U "$(id -un)" -d postgres -Atc "SELECT current_setting('$key')" 2>/dev/null || echo "?")
+    if [ "$current" != "$value" ]; then
+      psql -h 127.0.0.1 -U "$(id -un)" -d postgres -qAtc "ALTER SYSTEM SET $key = '$value'" >/dev/null && changed=1
+    fi
+  done < ops/postgres/sidep.conf
+  if [ -n "$changed" ]; then
+    say "PostgreSQL settings from ops/postgres/sidep.conf applied (reload)"
+    psql -h 127.0.0.1 -U "$(id -un)" -d postgres -qAtc "SELECT pg_reload_conf()" >/dev/null
+  fi
+fi
+
 # --- ClickHouse (Debian's clickhouse-server; started without systemd)
 if ! curl -fsS --max-time 2 http://127.0.0.1:8123/ping >/dev/null 2>&1; then
   if ! command -v clickhouse-server >/dev/null; then
