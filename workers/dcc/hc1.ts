@@ -2,21 +2,19 @@
  * The transport encoding of a signed DCC (hcert spec §3.3.3 "Transport Encoding", §3.3.4 "Compression"):
  *   COSE bytes → zlib (RFC 1950) → Base45 (RFC 9285) → "HC1:" prefix (context identifier, spec §3.4).
  */
-import { deflateSync, inflateSync, constants } from 'node:zlib'
-import { decode as b45decode, encode as b45encode } from '@digitalbazaar/base45'
+import { inflateSync } from 'node:zlib'
+import { decode as b45decode } from '@digitalbazaar/base45'
+import { base45EncodeInto, base45Length } from './base45-encode.ts'
 import { DccError } from './errors.ts'
+import { zlibStored, zlibStoredInto, zlibStoredLength } from './zlib-stored.ts'
 
 export const HC1_PREFIX = 'HC1:'
 /** QR version 40 alphanumeric holds 4,296 characters; anything that inflates past this is not a DCC. */
 const MAX_INFLATED = 256 * 1024
 
-/** @digitalbazaar/base45 reads `input.buffer` from offset 0, so hand it an exact, unshared view. */
-function exactBytes (bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
-}
-
 export function base45Encode (bytes: Uint8Array): string {
-  return b45encode(exactBytes(bytes))
+  const out = Buffer.allocUnsafe(base45Length(bytes.length))
+  return out.toString('latin1', 0, base45EncodeInto(bytes, 0, bytes.length, out, 0))
 }
 
 /** RFC 9285 §4.2 decoding; throws DccError DCC_BAD_BASE45 on bad characters, length or values. */
@@ -28,9 +26,9 @@ export function base45Decode (text: string): Uint8Array {
   }
 }
 
-/** hcert §3.3.4: zlib with the highest compression (the QR gets smaller, signing cost dominates anyway). */
+/** hcert §3.3.4: a zlib stream of stored Deflate blocks (zlib-stored.ts says why not node:zlib). */
 export function compress (bytes: Uint8Array): Buffer {
-  return deflateSync(bytes, { level: constants.Z_BEST_COMPRESSION })
+  return zlibStored(bytes)
 }
 
 export function decompress (bytes: Uint8Array): Buffer {
@@ -41,9 +39,19 @@ export function decompress (bytes: Uint8Array): Buffer {
   }
 }
 
+/** One scratch buffer per thread for the zlib bytes and the HC1 characters: the string is the only allocation. */
+let scratch = Buffer.allocUnsafe(4096)
+
 /** COSE_Sign1 bytes → "HC1:…" */
 export function encodeHc1 (cose: Uint8Array): string {
-  return HC1_PREFIX + base45Encode(compress(cose))
+  const zlen = zlibStoredLength(cose.length)
+  const textLength = HC1_PREFIX.length + base45Length(zlen)
+  // text at the start, the zlib stream right after it: the encoder never writes past what it has read
+  if (scratch.length < textLength + zlen) scratch = Buffer.allocUnsafe(2 * (textLength + zlen))
+  zlibStoredInto(cose, scratch, textLength)
+  scratch.write(HC1_PREFIX, 0, 'latin1')
+  base45EncodeInto(scratch, textLength, textLength + zlen, scratch, HC1_PREFIX.length)
+  return scratch.toString('latin1', 0, textLength)
 }
 
 /** "HC1:…" → Base45 text; throws DccError DCC_BAD_PREFIX when the context identifier is not HC1. */
