@@ -12,3 +12,16 @@ t.test('sealed contact fields open only with their key and carry the key id', as
   t.throws(() => unseal(sealed, sodium.randombytes_buf(32)), 'another key cannot open it')
   t.not(Buffer.from(seal('x', key, 'k')).toString('hex'), Buffer.from(seal('x', key, 'k')).toString('hex'), 'a fresh nonce every time')
 })
+
+t.test('nonces drawn from the pool are never reused, across refills of the pool', async (t) => {
+  const sodium = await sodiumReady()
+  const key = sodium.randombytes_buf(32)
+  const seen = new Set<string>()
+  // 64 KiB / 24 bytes = 2,730 nonces per pool fill: three fills and a half
+  for (let i = 0; i < 10_000; i++) {
+    const sealed = seal('x', key, 'k')
+    seen.add(Buffer.from(sealed.subarray(2, 2 + 24)).toString('hex'))
+    if (i % 2500 === 0) t.equal(unseal(sealed, key), 'x')
+  }
+  t.equal(seen.size, 10_000, 'ten thousand distinct nonces')
+})
