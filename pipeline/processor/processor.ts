@@ -14,7 +14,8 @@ import { PoisonError, RetriableError, SidepError } from '../errors.ts'
 import { retryOrDeadLetter, RETRY_DELAY_MS } from '../nats/dead-letter.ts'
 import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { applyToPostgres } from '../sinks/postgres-apply.ts'
-import { buildOutputs, publicSubmissionId, type OutgoingMessage } from './outputs.ts'
+import { batchIdOf, buildOutputs, publicSubmissionId, type OutgoingMessage } from './outputs.ts'
+import { BatchPublisher } from '../nats/batch-publisher.ts'
 import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import type { IngestMessage, ProcessedMessage } from '../../workers/ingest-task.ts'
 
@@ -37,6 +38,7 @@ export interface ProcessorDeps {
 
 export class Processor {
   private loop: BatchLoop | null = null
+  private publisher: BatchPublisher | null = null
   private streamTag = ''
   /** The commit stage of the previous batch: the workers stage of the next batch runs while it commits. */
   private committing: Promise<void> = Promise.resolve()
@@ -50,6 +52,7 @@ export class Processor {
     const info = await jsm.streams.info(this.d.topology.ingestStream)
     this.streamTag = Date.parse(info.created).toString(36)
     const consumer = await this.d.js.consumers.get(this.d.topology.ingestStream, this.d.topology.processorDurable)
+    this.publisher = new BatchPublisher(this.d.nc)
     const limits = { maxMessages: this.d.config.processorBatch, maxBytes: this.d.config.processorBatchBytes }
     this.loop = await consumeInBatches(consumer, limits, (batch) => this.handle(batch), (err) =>
       this.d.telemetry.retrying('processor', 'UNEXPECTED', { err: (err as Error)?.message }),
@@ -60,6 +63,8 @@ export class Processor {
     await this.loop?.stop()
     await this.committing
     this.loop = null
+    this.publisher?.close()
+    this.publisher = null
   }
 
   private toIngestMessage(m: JsMsg, labId: string): IngestMessage {
@@ -152,21 +157,19 @@ export class Processor {
     for (const o of outcomes.values()) if (!o.replay) counts[o.status] = (counts[o.status] ?? 0) + 1
     this.d.telemetry.batchCommitted('postgres', counts, outcomes.size, (performance.now() - t0) / 1000)
 
-    const publishes: Array<Promise<unknown>> = []
     const t = this.d.topology
-    for (const { msg, out } of processed) {
-      const { messages, status } = buildOutputs(t, out, outcomes)
-      for (const o of messages) publishes.push(this.publish(o))
-      for (const dl of this.deadLettersFor(out, msg.data)) publishes.push(this.publish(dl))
-      const rejectedCodes = out.rejected.flatMap((r) => r.errors.map((e) => e.code))
+    const { messages, statuses } = buildOutputs(t, outs, outcomes, batchIdOf(outs))
+    for (const { msg, out } of processed) for (const dl of this.deadLettersFor(out, msg.data)) messages.push(dl)
+    const published = this.publishAll(messages)
+    for (const { message: out, items } of statuses) {
       if (out.source === 'nats') {
         this.d.telemetry.submissionReceived('nats', publicSubmissionId(out.submissionId), out.labId, out.itemCount, out.items.length)
-        this.d.telemetry.itemsRejected(rejectedCodes)
+        this.d.telemetry.itemsRejected(out.rejected.flatMap((r) => r.errors.map((e) => e.code)))
       }
-      this.d.nc.publish(t.labStatus(out.labId), JSON.stringify({ submissionId: publicSubmissionId(out.submissionId), items: status }))
+      this.d.nc.publish(t.labStatus(out.labId), JSON.stringify({ submissionId: publicSubmissionId(out.submissionId), items }))
     }
     try {
-      await Promise.all(publishes)
+      await published
     } catch (err) {
       throw new RetriableError('NATS_PUBLISH_FAILED', `publishing outputs failed: ${(err as Error).message}`, err)
     }
@@ -196,8 +199,9 @@ export class Processor {
     })
   }
 
-  private publish(o: OutgoingMessage): Promise<unknown> {
-    return this.d.js.publish(o.subject, o.data, o.msgID ? { msgID: o.msgID } : undefined)
+  private publishAll(messages: OutgoingMessage[]): Promise<void> {
+    if (!this.publisher) return Promise.reject(new Error('processor is not started'))
+    return this.publisher.publishAll(messages)
   }
 
   /**

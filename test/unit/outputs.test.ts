@@ -1,5 +1,6 @@
 import t from 'tap'
-import { placeTokens, buildOutputs, publicSubmissionId } from '../../pipeline/processor/outputs.ts'
+import { Packr } from 'msgpackr'
+import { placeTokens, buildOutputs, batchIdOf, publicSubmissionId } from '../../pipeline/processor/outputs.ts'
 import { topology } from '../../pipeline/subjects.ts'
 import { decodeEnvelope, encodeEnvelope } from '../../workers/envelope.ts'
 
@@ -23,26 +24,35 @@ t.test('subjects follow DESIGN.md and a lab id is read back from its ingest subj
   t.equal(publicSubmissionId('lab-1:abc'), 'abc')
 })
 
-t.test('only effective outcomes are published, grouped per department with stable message ids', async (t) => {
+t.test('only effective outcomes are published, grouped per batch and department with stable message ids', async (t) => {
   const topo = topology({ subjectRoot: 'sidep', streamPrefix: '' })
   const item = (index: number, department: string | null, region: string | null) => ({
     index,
     result: { residence: { department, region, country: department ? 'FR' : 'BE' } } as never,
     fact: { pseudonym: 'p', ageBand: '40-49' } as never,
   })
-  const m = { seq: 7, labId: 'lab-1', submissionId: 'lab-1:s1', format: 'json', source: 'http' as const, receivedAt: 0, itemCount: 4, items: [item(0, '75', '11'), item(1, '75', '11'), item(2, null, null)], rejected: [{ index: 3, errors: [{ code: 'UNKNOWN_LOINC', field: 'loinc', message: 'm' }] }], pgRows: [] }
-  const o = (index: number, status: string, version: number | null) => [`lab-1:s1#${index}`, { submissionId: 'lab-1:s1', index, status, resultId: `r${index}`, version, state: 'final', patientId: '1', replay: false }] as const
-  const outcomes = new Map([o(0, 'stored', 1), o(1, 'duplicate', 1), o(2, 'stored', 1)] as never)
-  const { messages, status } = buildOutputs(topo, m as never, outcomes as never)
+  const m1 = { seq: 7, labId: 'lab-1', submissionId: 'lab-1:s1', format: 'json', source: 'http' as const, receivedAt: 0, itemCount: 4, items: [item(0, '75', '11'), item(1, '75', '11'), item(2, null, null)], rejected: [{ index: 3, errors: [{ code: 'UNKNOWN_LOINC', field: 'loinc', message: 'm' }] }], pgRows: [] }
+  const m2 = { seq: 8, labId: 'lab-2', submissionId: 'lab-2:s2', format: 'json', source: 'http' as const, receivedAt: 0, itemCount: 1, items: [item(0, '75', '11')], rejected: [], pgRows: [] }
+  const o = (sub: string, index: number, status: string, version: number | null) => [`${sub}#${index}`, { submissionId: sub, index, status, resultId: `r${index}`, version, state: 'final', patientId: '1', replay: false }] as const
+  const outcomes = new Map([o('lab-1:s1', 0, 'stored', 1), o('lab-1:s1', 1, 'duplicate', 1), o('lab-1:s1', 2, 'stored', 1), o('lab-2:s2', 0, 'corrected', 2)] as never)
+  const batch = [m1, m2] as never
+  const id = batchIdOf(batch)
+  t.equal(id, batchIdOf([m1, m2] as never), 'the same composition has the same id')
+  t.not(id, batchIdOf([m1] as never), 'another composition has another id')
+  const { messages, statuses } = buildOutputs(topo, batch, outcomes as never, id)
   t.same(messages.map((x) => [x.subject, x.msgID]), [
-    ['sidep.results.11.75', 'r:lab-1:s1:7:11.75'],
-    ['sidep.results.foreign.BE', 'r:lab-1:s1:7:foreign.BE'],
-    ['sidep.feed.pseudo.11.75', 'f:lab-1:s1:7:11.75'],
-    ['sidep.feed.pseudo.foreign.BE', 'f:lab-1:s1:7:foreign.BE'],
+    ['sidep.results.11.75', `r:${id}:11.75`],
+    ['sidep.results.foreign.BE', `r:${id}:foreign.BE`],
+    ['sidep.feed.pseudo.11.75', `f:${id}:11.75`],
+    ['sidep.feed.pseudo.foreign.BE', `f:${id}:foreign.BE`],
   ])
   const feed = JSON.parse(Buffer.from(messages[2].data).toString())
-  t.equal(feed.length, 1, 'the duplicate is not published again')
-  t.same(status.map((s) => [s.index, s.status, s.error?.code ?? null]), [[0, 'stored', null], [1, 'duplicate', null], [2, 'stored', null], [3, 'rejected', 'UNKNOWN_LOINC']])
+  t.same(feed.map((f: { factId: string; version: number }) => [f.factId, f.version]), [['r0', 1], ['r0', 2]], 'one message for both INGEST messages; the duplicate is not published again')
+  t.same(feed[0], { schema: 'sidep.feed.pseudo/v1', factId: 'r0', version: 1, state: 'final', pseudonym: 'p', ageBand: '40-49' })
+  const results = new Packr({ useRecords: false }).unpack(messages[0].data)
+  t.same(results.map((r: { submissionId: string; index: number }) => [r.submissionId, r.index]), [['s1', 0], ['s2', 0]])
+  t.same(statuses.map((s) => s.message.labId), ['lab-1', 'lab-2'], 'one lab status per INGEST message')
+  t.same(statuses[0].items.map((s) => [s.index, s.status, s.error?.code ?? null]), [[0, 'stored', null], [1, 'duplicate', null], [2, 'stored', null], [3, 'rejected', 'UNKNOWN_LOINC']])
 })
 
 t.test('an ingest envelope survives msgpack and a foreign message is refused', async (t) => {
