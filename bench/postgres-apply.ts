@@ -1,6 +1,6 @@
 /**
  * `npm run bench:pg`: the processor's PostgreSQL stage alone (issue 3), in items/s of applyToPostgres
- * (pipeline/sinks/postgres-apply.ts → sidep_apply_items), on an isolated database `sidep_pgbench` that it
+ * (pipeline/sinks/postgres-apply.ts → COPY + sidep_apply_staged), on an isolated database `sidep_pgbench` that it
  * drops and re-creates. The items are built by the real worker pool (validation, identity, pseudonym,
  * sealed contact, PostgreSQL rows) before the clock starts: only applyToPostgres is timed.
  *
@@ -11,8 +11,9 @@
  *   same-patient-2000               every item belongs to one of 10 patients (INS) already known
  *   replay-2000                     a batch applied again (JetStream redelivery): every item replays
  *
- * Usage: npm run bench:pg [-- --batches 5 --baseline --busy 2 --url postgres://root@127.0.0.1:5432/sidep_pgbench]
- *   --baseline  measure the function of 002_apply_items.sql (item by item), i.e. before 004
+ * Usage: npm run bench:pg [-- --batches 5 --busy 2 --url postgres://root@127.0.0.1:5432/sidep_pgbench]
+ * (the --baseline flag that loaded 002's function is gone with that function: 006 dropped it; figures before
+ * and after each migration are in the commit messages)
  *   --busy N    keep N extra threads spinning during the measurement (a loaded machine)
  *
  * pg_cpu_us: CPU time (utime + stime, /proc/<pid>/stat) of the PostgreSQL backend that ran the batches, per
@@ -21,7 +22,6 @@
  * batch of 500 items is measured to ±20 µs per item; the 2,000-item batches to ±5 µs.
  */
 import os from 'node:os'
-import { readFile } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 import pg from 'pg'
@@ -37,20 +37,18 @@ import { parseFlags, parseInteger, type FlagSpec } from './lib/options.ts'
 
 interface PgBenchConfig {
   batches: number
-  baseline: boolean
   busy: number
   url: string
   help: boolean
 }
-const DEFAULTS: PgBenchConfig = { batches: 5, baseline: false, busy: 0, url: 'postgres://root@127.0.0.1:5432/sidep_pgbench', help: false }
+const DEFAULTS: PgBenchConfig = { batches: 5, busy: 0, url: 'postgres://root@127.0.0.1:5432/sidep_pgbench', help: false }
 const FLAGS: Record<string, FlagSpec<PgBenchConfig>> = {
   '--batches': { kind: 'value', key: 'batches', parse: (r, f) => parseInteger(r, f, 1, 100) },
-  '--baseline': { kind: 'boolean', key: 'baseline', value: true },
   '--busy': { kind: 'value', key: 'busy', parse: (r, f) => parseInteger(r, f, 0, 16) },
   '--url': { kind: 'value', key: 'url', parse: (r) => r },
   '--help': { kind: 'boolean', key: 'help', value: true },
 }
-const USAGE = 'Usage: npm run bench:pg [-- --batches 5 --baseline --busy 2 --url postgres://root@127.0.0.1:5432/sidep_pgbench]'
+const USAGE = 'Usage: npm run bench:pg [-- --batches 5 --busy 2 --url postgres://root@127.0.0.1:5432/sidep_pgbench]'
 
 const LAB = 'lab-pgbench'
 const PER_MESSAGE = 250
@@ -120,7 +118,6 @@ async function main(cfg: PgBenchConfig): Promise<void> {
   const db = new pg.Pool({ connectionString: cfg.url, max: 1, idleTimeoutMillis: 0 })
   const backendPid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
   await db.query(`INSERT INTO labs (lab_id, name, token_hash) VALUES ($1, 'bench', $2)`, [LAB, randomBytes(32)])
-  if (cfg.baseline) await db.query(await readFile(new URL('../sql/postgres/002_apply_items.sql', import.meta.url), 'utf8'))
 
   const keys = { pseudonymKeyId: 'pk-bench', pseudonymKey: randomBytes(32), sealKeyId: 'sk-bench', sealKey: randomBytes(32) }
   const wp = new WorkerPool(2, keys)
@@ -173,7 +170,7 @@ async function main(cfg: PgBenchConfig): Promise<void> {
   const pick = (k: number): Item[] => Array.from({ length: k }, (_, i) => stored[Math.floor(((i * 7919) % stored.length))])
 
   const load0 = os.loadavg()
-  console.log(`sidep_apply_items ${cfg.baseline ? '002 (item by item, before)' : 'current migrations (004 set-based)'}, ${cfg.batches} batches per scenario after 1 warm-up, ${cfg.busy} busy threads, load average ${load0.map((v) => v.toFixed(2)).join(' ')}`)
+  console.log(`applyToPostgres (COPY + sidep_apply_staged, 006), ${cfg.batches} batches per scenario after 1 warm-up, ${cfg.busy} busy threads, load average ${load0.map((v) => v.toFixed(2)).join(' ')}`)
   await run('new-500', 500, newBatch(500))
   await run('new-2000', 2000, newBatch(2000))
   await run('new-5000', 5000, newBatch(5000))
@@ -199,7 +196,7 @@ async function main(cfg: PgBenchConfig): Promise<void> {
   const machine = machineInfo()
   const sizes = (await db.query(`SELECT (SELECT count(*) FROM results)::int AS results, (SELECT count(*) FROM patients)::int AS patients, pg_size_pretty(pg_database_size(current_database())) AS size`)).rows[0]
   console.log(`${machine.cores} cores (${machine.cpu_model}), Node ${machine.node_version}; load average before ${load0.map((v) => v.toFixed(2)).join(' ')}, after ${load1.map((v) => v.toFixed(2)).join(' ')}; database at the end: ${sizes.results} results, ${sizes.patients} patients, ${sizes.size}`)
-  console.log(JSON.stringify({ baseline: cfg.baseline, busy: cfg.busy, load_average: { before: load0, after: load1 }, machine, results }))
+  console.log(JSON.stringify({ busy: cfg.busy, load_average: { before: load0, after: load1 }, machine, results }))
 
   for (const s of spinners) await s.terminate()
   await wp.destroy()

@@ -1,13 +1,18 @@
 /**
- * The PostgreSQL stage of the processor: one transaction per batch records the submissions and applies
- * every item through sidep_apply_items (sql/postgres/004_apply_items_set_based.sql, set-based since issue 3;
- * 002 was item by item), one round trip for the whole batch. The decision (stored, duplicate, corrected,
- * cancelled, superseded) is made there, under row locks taken in key order, so it is the same whichever
- * processor instance commits first. Measured by `npm run bench:pg`.
+ * The PostgreSQL stage of the processor: one transaction per batch records the submissions, stages every
+ * item by COPY (the worker's lines from workers/pg-row.ts, each prefixed with its arrival order) and applies
+ * them with sidep_apply_staged (sql/postgres/006_apply_staged.sql; 004 took one jsonb parameter, 002 went
+ * item by item). The decision (stored, duplicate, corrected, cancelled, superseded) is made there, under row
+ * locks taken in key order, so it is the same whichever processor instance commits first. Measured by
+ * `npm run bench:pg`.
  */
+import { from as copyFrom } from 'pg-copy-streams'
 import type { PgPool } from '../postgres/pool.ts'
 import { classifyPgError } from '../postgres/pool.ts'
 import type { ProcessedMessage } from '../../workers/ingest-task.ts'
+import { COPY_COLUMNS } from '../../workers/pg-row.ts'
+
+const COPY_SQL = `COPY sidep_apply_b6 (ord, ${COPY_COLUMNS}) FROM STDIN`
 
 export interface ItemOutcome {
   submissionId: string
@@ -26,16 +31,19 @@ export function outcomeKey(submissionId: string, index: number): string {
 
 export async function applyToPostgres(pool: PgPool, messages: ProcessedMessage[]): Promise<Map<string, ItemOutcome>> {
   const subs = new Map<string, ProcessedMessage>()
-  const rows: string[] = []
+  // the COPY payload: "<arrival order>\t<worker's line>\n" per item
+  let copy = ''
+  let n = 0
   for (const m of messages) {
     if (!subs.has(m.submissionId)) subs.set(m.submissionId, m)
-    for (const r of m.pgRows) rows.push(r)
+    for (const r of m.pgRows) copy += `${++n}\t${r}\n`
   }
   const client = await pool.connect().catch((err) => {
     throw classifyPgError(err)
   })
   try {
-    await client.query('BEGIN')
+    // the staging table exists once per session, before the COPY into it
+    await client.query('BEGIN; SELECT sidep_apply_stage()')
     const list = [...subs.values()]
     await client.query(
       `INSERT INTO submissions (submission_id, lab_id, source, format, item_count, received_at)
@@ -51,10 +59,15 @@ export async function applyToPostgres(pool: PgPool, messages: ProcessedMessage[]
       ],
     )
     const outcomes = new Map<string, ItemOutcome>()
-    if (rows.length) {
+    if (n) {
+      const stream = client.query(copyFrom(COPY_SQL))
+      await new Promise<void>((resolve, reject) => {
+        stream.on('error', reject)
+        stream.on('finish', resolve)
+        stream.end(copy)
+      })
       const { rows: applied } = await client.query(
-        'SELECT submission_id, item_index, status, result_id, version, state, patient_id, replay FROM sidep_apply_items($1::jsonb)',
-        [`[${rows.join(',')}]`],
+        'SELECT submission_id, item_index, status, result_id, version, state, patient_id, replay FROM sidep_apply_staged()',
       )
       for (const a of applied) {
         outcomes.set(outcomeKey(a.submission_id, a.item_index), {
