@@ -8,7 +8,11 @@
  * - a correction (a newer version) gets its own certificate and revokes the older one ('superseded');
  *   a cancellation revokes ('cancelled'). certificate-store.ts keeps this right under redelivery.
  * - only the version that is current in PostgreSQL is certified: a record that a later version has
- *   overtaken is left to that version's message.
+ *   overtaken is left to that version's message. Which version is current is decided at write time, under
+ *   the row lock (certificate-store.ts), not read before signing: the batch is signed from the records
+ *   themselves, and what is stale (an overtaken version, a redelivered one already recorded) is dropped by
+ *   the write. That signs a few certificates for nothing on redelivery and saves a PostgreSQL round trip
+ *   and a results ⋈ labs read with two probes per result on every batch.
  * Retriable failures (PostgreSQL down, signing pool unavailable) nak the batch and the consumer lags; a
  * message that fails on its own data is retried maxAttempts times then dead-lettered on `dlq.certifier`.
  */
@@ -23,7 +27,8 @@ import { PoisonError, RetriableError, SidepError } from '../errors.ts'
 import { retryOrDeadLetter, RETRY_DELAY_MS } from '../nats/dead-letter.ts'
 import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { SigningPool } from './signing-pool.ts'
-import { currentResults, writeCertificates, type IssuedCertificate, type SkippedResult } from './certificate-store.ts'
+import { writeCertificates, type IssuedCertificate, type SkippedResult } from './certificate-store.ts'
+import { LabNames } from './lab-names.ts'
 import { buildTestPayload } from '../../workers/dcc/payload.ts'
 import { testCertificateExpiry } from '../../workers/dcc/issue.ts'
 import { makeUvci } from '../../workers/dcc/uvci.ts'
@@ -69,17 +74,19 @@ export interface CertifierDeps {
 
 interface Plan {
   resultIds: string[]
-  toSign: Array<{ record: ResultRecord; labName: string; ci: string; item: SignBatchItem }>
+  toSign: Array<{ record: ResultRecord; ci: string; item: SignBatchItem }>
   skipped: SkippedResult[]
 }
 
 export class Certifier {
   private loop: BatchLoop | null = null
   private readonly pool: SigningPool
+  private readonly labNames: LabNames
 
   constructor(private readonly d: CertifierDeps) {
     if (!d.keys.material || !d.keys.signer) throw new Error('the certifier needs the DCC signing key')
     this.pool = new SigningPool(d.config.workerThreads)
+    this.labNames = new LabNames(d.pg)
   }
 
   async start(): Promise<void> {
@@ -137,8 +144,9 @@ export class Certifier {
       const seen = latest.get(r.resultId)
       if (!seen || r.version > seen.version) latest.set(r.resultId, r)
     }
-    const current = await currentResults(this.d.pg, [...latest.keys()])
-    const plan = this.plan(latest, current)
+    const labIds = new Set<string>()
+    for (const r of latest.values()) labIds.add(r.result.labId)
+    const plan = this.plan(latest, await this.labNames.load(labIds))
     const issued: IssuedCertificate[] = []
     if (plan.toSign.length) {
       const t0 = performance.now()
@@ -169,7 +177,7 @@ export class Certifier {
     this.d.telemetry.certificatesCommitted(outcome.issued, outcome.revoked, outcome.skipped ? skippedByReason : {}, (performance.now() - started) / 1000)
   }
 
-  private plan(latest: Map<string, ResultRecord>, current: Map<string, { version: number; state: string; labName: string; decided: boolean }>): Plan {
+  private plan(latest: Map<string, ResultRecord>, labNames: ReadonlyMap<string, string>): Plan {
     const { config, keys } = this.d
     const signer = keys.signer!
     const nowMs = Date.now()
@@ -177,11 +185,7 @@ export class Certifier {
     const iat = Math.floor(nowMs / 1000)
     const plan: Plan = { resultIds: [], toSign: [], skipped: [] }
     for (const record of latest.values()) {
-      const now = current.get(record.resultId)
-      if (!now) throw new PoisonError('RESULT_UNKNOWN', 'a RESULTS record names a result that PostgreSQL does not hold')
       plan.resultIds.push(record.resultId)
-      // overtaken by a later version, or already decided (redelivery): only the revocation pass applies
-      if (now.version !== record.version || now.decided) continue
       if (record.state === 'cancelled') {
         plan.skipped.push({ resultId: record.resultId, version: record.version, reason: 'CANCELLED' })
         continue
@@ -190,7 +194,7 @@ export class Certifier {
       const built = buildTestPayload(record.result, {
         issuer: config.dccIssuer,
         uvci: ci,
-        testingCentre: now.labName.trim() || config.dccTestingCentre || undefined,
+        testingCentre: labNames.get(record.result.labId)?.trim() || config.dccTestingCentre || undefined,
         country: config.dccCountry,
       })
       if (!built.eligible) {
@@ -203,7 +207,7 @@ export class Certifier {
         plan.skipped.push({ resultId: record.resultId, version: record.version, reason: 'VALIDITY_ELAPSED' })
         continue
       }
-      plan.toSign.push({ record, labName: now.labName, ci, item: { payload: built.payload, iat, exp } })
+      plan.toSign.push({ record, ci, item: { payload: built.payload, iat, exp } })
     }
     return plan
   }
