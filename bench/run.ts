@@ -20,6 +20,10 @@
  * ClickHouse = inserted_ms (the sink's clock when it wrote the row). The headline p50/p95/p99 are for the
  * later of the two stores per result version ("queryable in both").
  *
+ * The driver runs on the platform's cores: submissions are generated before the clock starts (bounded:
+ * --pregenerate-mb), PostgreSQL is polled by its new heap pages (bench/lib/pg-poll.ts), and the report
+ * says where the CPU went during the load, by process group (bench/lib/cpu-groups.ts).
+ *
  * Own flags (besides bench/lib/options.ts): --drain <t> (default 60s), --ceiling-duration <t> (5s),
  * --platform-env K=V,K=V (SIDEP_* for the child), --profile-dir <dir> (child runs with --cpu-prof),
  * --stores <name> (database/stream names sidep_<name>, <name> root; default bench), --keep-running.
@@ -32,10 +36,14 @@ import { execFileSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import pg from 'pg'
 import { connect, type NatsConnection, type Subscription } from 'nats'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createClient } from '@clickhouse/client'
 import { addLab } from '../pipeline/labs/lab-registry.ts'
-import { BENCH_USAGE, parseBenchOptions, parseDurationMs, parseFlags, type BenchConfig, type FlagSpec } from './lib/options.ts'
-import { SyntheticLabs, type GeneratedItem } from './lib/synthetic-labs.ts'
+import { BENCH_USAGE, parseBenchOptions, parseDurationMs, parseFlags, parseNumber, type BenchConfig, type FlagSpec } from './lib/options.ts'
+import { SyntheticLabs } from './lib/synthetic-labs.ts'
+import { SubmissionSource } from './lib/submission-source.ts'
+import { PgPoller } from './lib/pg-poll.ts'
+import { ChPoller } from './lib/ch-poll.ts'
+import { CpuGroupSampler, wrapperPids, type WindowFigures } from './lib/cpu-groups.ts'
 import { Pacer, runPaced } from './lib/rate.ts'
 import { BenchLedger, STATUSES, type RejectedAnswer, type StatusItem } from './lib/ledger.ts'
 import { ProcessSampler } from './lib/process-stats.ts'
@@ -59,10 +67,12 @@ export interface RunnerOptions {
   platformEnv: Record<string, string>
   profileDir: string | null
   storesName: string
+  /** bodies generated before the clock starts, at most this many MB (the rest is generated at send time) */
+  pregenerateMb: number
   help: boolean
 }
 
-const RUNNER_DEFAULTS: RunnerOptions = { drainMs: 60_000, ceilingDurationMs: 5000, platformEnv: {}, profileDir: null, storesName: 'bench', help: false }
+const RUNNER_DEFAULTS: RunnerOptions = { drainMs: 60_000, ceilingDurationMs: 5000, platformEnv: {}, profileDir: null, storesName: 'bench', pregenerateMb: 256, help: false }
 
 const RUNNER_FLAGS: Record<string, FlagSpec<RunnerOptions>> = {
   '--drain': { kind: 'value', key: 'drainMs', parse: parseDurationMs },
@@ -81,6 +91,7 @@ const RUNNER_FLAGS: Record<string, FlagSpec<RunnerOptions>> = {
     },
   },
   '--profile-dir': { kind: 'value', key: 'profileDir', parse: (r) => resolve(r) },
+  '--pregenerate-mb': { kind: 'value', key: 'pregenerateMb', parse: (r, f) => parseNumber(r, f, 0, 16_384) },
   '--stores': {
     kind: 'value',
     key: 'storesName',
@@ -122,8 +133,8 @@ export function storesFor(name: string, dataRoot = os.tmpdir()): BenchStores {
 interface Pending {
   subId: number
   labIndex: number
-  /** the JSON text of the submission */
-  body: string
+  /** the JSON of the submission, as sent */
+  body: Buffer
   items: number
 }
 
@@ -188,7 +199,8 @@ function httpDriver(url: string, tokens: string[], ledger: BenchLedger, bySubmis
       const res = await fetch(`${url}/v1/results`, {
         method: 'POST',
         headers: { authorization: `Bearer ${tokens[p.labIndex]}`, 'content-type': 'application/json' },
-        body: p.body,
+        // bytes as generated: a string body would be re-validated and re-encoded by undici on every send
+        body: p.body as Uint8Array<ArrayBuffer>,
       })
       const text = await res.text()
       if (res.status === 202 || res.status === 400) {
@@ -218,7 +230,7 @@ function natsDriver(nc: NatsConnection, subjectOf: (labId: string) => string, la
     labIds.length,
     async (p) => {
       // a Nats-Msg-Id makes a retry after a lost ack harmless (stored once)
-      const ack = await js.publish(subjectOf(labIds[p.labIndex]), Buffer.from(p.body), { msgID: `${runTag}-${p.subId}`, timeout: 10_000 })
+      const ack = await js.publish(subjectOf(labIds[p.labIndex]), p.body, { msgID: `${runTag}-${p.subId}`, timeout: 10_000 })
       // the processor names plain NATS submissions n<stream created, base 36>-<sequence>
       const publicId = `n${streamTag()}-${ack.seq}`
       bySubmission.set(publicId, p.subId)
@@ -235,60 +247,7 @@ function natsDriver(nc: NatsConnection, subjectOf: (labId: string) => string, la
 // Store pollers
 
 const PG_POLL_MS = 500
-/** the oldest versions first: enough to follow the commit front without loading PostgreSQL with lookups */
-const PG_POLL_MAX = 5000
 const CH_POLL_MS = 500
-/** ClickHouse rows are re-read this far behind the newest inserted_ms seen (the sink inserts one batch at a time) */
-const CH_OVERLAP_MS = 2000
-
-const PG_QUERY = `
-SELECT k.i::int AS i, r.result_id::text AS rid,
-       (extract(epoch FROM CASE WHEN r.version = k.ver THEN (CASE WHEN k.ver = 1 THEN r.created_at ELSE r.updated_at END)
-                                ELSE rv.created_at END) * 1000)::float8 AS ms
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS k(lab, acc, loinc, ver, i)
-  JOIN results r ON r.lab_id = k.lab AND r.accession = k.acc AND r.loinc = k.loinc AND r.version >= k.ver
-  LEFT JOIN result_versions rv ON r.version <> k.ver AND rv.result_id = r.result_id AND rv.version = k.ver`
-
-let pgSkip = 0
-async function pollPg(pool: pg.Pool, ledger: BenchLedger): Promise<void> {
-  const obs = ledger.pendingPg(PG_POLL_MAX, pgSkip)
-  if (obs.length === 0) return
-  const { rows } = await pool.query<{ i: number; rid: string; ms: number | null }>(PG_QUERY, [
-    obs.map((o) => o.labId), obs.map((o) => o.accession), obs.map((o) => o.loinc), obs.map((o) => o.version),
-  ])
-  const seen = Date.now()
-  for (const r of rows) {
-    const o = obs[r.i - 1]
-    ledger.pgSeen(o.id, r.rid, r.ms ?? seen, seen)
-  }
-  // little of the oldest is committed: look further along next time, back to the oldest after a wrap
-  pgSkip = rows.length < obs.length / 10 ? pgSkip + obs.length - rows.length : 0
-}
-
-class ChPoller {
-  private watermark = 0
-  private readonly seen = new Map<string, number>()
-  constructor(private readonly ch: ClickHouseClient, private readonly table: string, private readonly ledger: BenchLedger) {}
-  async poll(): Promise<void> {
-    const from = Math.max(0, this.watermark - CH_OVERLAP_MS)
-    const rs = await this.ch.query({ query: `SELECT result_id, version, inserted_ms FROM ${this.table} WHERE inserted_ms >= ${from}`, format: 'TabSeparated' })
-    const text = await rs.text()
-    let max = this.watermark
-    for (const line of text.split('\n')) {
-      if (line === '') continue
-      const [rid, v, ms] = line.split('\t')
-      const key = `${rid}:${v}`
-      if (this.seen.has(key)) continue
-      const inserted = Number(ms)
-      this.seen.set(key, inserted)
-      if (inserted > max) max = inserted
-      this.ledger.chSeen(rid, Number(v), inserted)
-    }
-    this.watermark = max
-    // rows older than the re-read window can never come back
-    if (this.seen.size > 200_000) for (const [k, t] of this.seen) if (t < max - 2 * CH_OVERLAP_MS) this.seen.delete(k)
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The run
@@ -307,6 +266,19 @@ export interface RunBenchResult {
   jsonPath: string
   mdPath: string
   latestPath: string
+}
+
+/** application_name of the driver's PostgreSQL connections */
+const DRIVER_APP_NAME = 'sidep-bench-driver'
+
+/** Tells the CPU sampler which PostgreSQL backends serve the driver's polls (pg.Pool may replace its connections). */
+async function nameDriverBackends(pool: pg.Pool, cpu: CpuGroupSampler): Promise<void> {
+  try {
+    const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [DRIVER_APP_NAME])
+    for (const r of rows) cpu.assign(r.pid, 'postgres (bench driver polls)')
+  } catch {
+    /* the figures then count them with the bench database's backends */
+  }
 }
 
 function latencyOf(r: LatencyRecorder): StoreLatency {
@@ -365,12 +337,18 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const pool = new pg.Pool({ connectionString: pgUrlOf(stores), max: 3 })
+  // named, so the CPU report tells the bench's own PostgreSQL backends from the platform's
+  const pool = new pg.Pool({ connectionString: pgUrlOf(stores), max: 2, application_name: DRIVER_APP_NAME })
   const ch = createClient({ url: stores.chUrl ?? 'http://127.0.0.1:8123', request_timeout: 60_000 })
   let nc: NatsConnection | null = null
   let statusSub: Subscription | null = null
   try {
     const gen = new SyntheticLabs({ seed: bench.seed, labs: bench.labs, runId: `r${Date.now().toString(36)}`, mix: bench.mix, positivity: bench.positivity })
+    const source = new SubmissionSource(gen, bench.batch)
+    const scheduled = Math.ceil((bench.rate * bench.durationMs) / 1000 / bench.batch) + 4
+    const genStart = performance.now()
+    source.prefill(scheduled, runner.pregenerateMb * 1048576)
+    log(`bench: ${source.readyCount} of ${scheduled} submissions generated ahead (${(source.aheadBytes / 1048576).toFixed(0)} MB) in ${((performance.now() - genStart) / 1000).toFixed(1)} s`)
     const tokens: string[] = []
     for (const labId of gen.labIds) tokens.push((await addLab(pool, labId, `Bench lab ${labId}`)).token)
     log(`bench: ${tokens.length} labs registered; platform pid ${platform.pid} at ${platform.url}`)
@@ -445,8 +423,14 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
         await sleep(Math.max(10, ms - (Date.now() - started)))
       }
     }
-    const pollers = [loopEvery(PG_POLL_MS, () => pollPg(pool, ledger)), loopEvery(CH_POLL_MS, () => chPoller.poll())]
+    const pgPoller = new PgPoller(pool, ledger)
+    const pollers = [loopEvery(PG_POLL_MS, () => pgPoller.poll()), loopEvery(CH_POLL_MS, () => chPoller.poll())]
     const sampler = new ProcessSampler({ platform: platform.pid, bench: process.pid }, 1000).start()
+    const cpu = new CpuGroupSampler({ platform: platform.pid, driver: process.pid, wrappers: wrapperPids(process.pid), pgDatabase: stores.pgDatabase }).start()
+    const markCpu = async (name: string): Promise<void> => {
+      await nameDriverBackends(pool, cpu)
+      cpu.mark(name)
+    }
     const progress = createProgress({ stream: o.progress, intervalMs: 5000 })
     let last = { t: t0, sent: 0, accepted: 0, pg: 0, ch: 0 }
     let phase = 'load'
@@ -465,35 +449,39 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
     }, 1000)
 
     // --- load ---------------------------------------------------------------------------------------
-    let rr = 0
     const pacer = new Pacer({ rate: bench.rate, batch: bench.batch })
+    await markCpu('load-start')
+    const driverCpu0 = process.cpuUsage()
     const pacerStats = await runPaced({
       pacer,
       durationMs: bench.durationMs,
       send: (n) => {
         const sentMs = Date.now()
         for (let k = 0; k < n; k += bench.batch) {
-          const labIndex = rr++ % bench.labs
-          const items: GeneratedItem[] = gen.batch(labIndex, bench.batch)
-          const subId = ledger.submit(gen.labIds[labIndex], items, sentMs)
-          const body = JSON.stringify(items.map((g) => g.item))
-          driver.enqueue({ subId, labIndex, body, items: items.length })
+          const p = source.next()
+          const subId = ledger.submitBooking(p.booking, sentMs)
+          driver.enqueue({ subId, labIndex: p.labIndex, body: p.body, items: p.items })
         }
       },
     })
     const loadEnd = Date.now()
+    const driverCpuLoad = process.cpuUsage(driverCpu0)
+    const sentInLoad = ledger.counts.sent
+    await markCpu('load-end')
 
     // --- drain --------------------------------------------------------------------------------------
     phase = 'drain'
     const drainDeadline = loadEnd + runner.drainMs
     while (Date.now() < drainDeadline && !platform.exited && !(driver.backlog === 0 && ledger.complete)) await sleep(200)
     // one more look at both stores for what finished during the last poll
-    await pollPg(pool, ledger).catch(() => undefined)
+    await pgPoller.poll().catch(() => undefined)
     await chPoller.poll().catch(() => undefined)
     const drainEnd = Date.now()
     const drained = driver.backlog === 0 && ledger.complete
     polling = false
     await Promise.all(pollers)
+    await markCpu('drain-end')
+    cpu.stop()
     clearInterval(progressTimer)
     const sampled = sampler.stop()
     progress.done()
@@ -557,6 +545,27 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
     notes.push('PostgreSQL latency uses the row stamps (transaction start: a lower bound by the transaction length); pg_observed is when the bench first saw the row (an upper bound by the 500 ms poll)')
     notes.push('pg_rps and ch_rps count result versions written (new, corrected, cancelled); resends are duplicates and write nothing, so they are about 3 % below the accepted rate when the platform keeps up')
 
+    // where the CPU went: by process group, over the load and over load + drain
+    const loadSeconds_ = (loadEnd - t0) / 1000
+    const cpuByGroup: Record<string, WindowFigures> = {}
+    const cpuLoad = cpu.figures('load', 'load-start', 'load-end', ledger.bothDoneBy(loadEnd))
+    const cpuRun = cpu.figures('load + drain', 'load-start', 'drain-end', ledger.bothLatency.count)
+    if (cpuLoad) cpuByGroup.load = cpuLoad
+    if (cpuRun) cpuByGroup.load_and_drain = cpuRun
+    const driverLoadS = (driverCpuLoad.user + driverCpuLoad.system) / 1e6
+    const driverFigures = {
+      load_cpu_s: Math.round(driverLoadS * 100) / 100,
+      load_cpu_pct: Math.round((driverLoadS * 1000) / loadSeconds_) / 10,
+      cpu_s_per_100k_sent: sentInLoad > 0 ? Math.round((driverLoadS * 1e5 * 100) / sentInLoad) / 100 : null,
+      rss_mb_max: Math.round(benchProc.rssMbMax),
+      rss_mb_per_100k_sent: sentInLoad > 0 ? Math.round((benchProc.rssMbMax * 1e5) / sentInLoad) : null,
+      pregenerated_submissions: ledger.counts.submissions - source.lateGenerated,
+      pregenerated_mb: Math.round(source.aheadBytes / 1048576),
+      late_generated_submissions: source.lateGenerated,
+    }
+    if (source.lateGenerated > 0) notes.push(`${source.lateGenerated} submissions were generated during the load (past --pregenerate-mb ${runner.pregenerateMb}): the driver's load CPU includes their generation`)
+    notes.push('cpu_by_group: CPU time per process group from /proc (100 % = one core; µs per result = CPU time over the versions queryable in both stores in the window, load counted to the second); "other processes" is everything else on the machine, other engineers\' jobs included')
+
     const report: BenchReport = {
       throughput_rps: Math.round(throughput),
       pg_rps: Math.round(pgRps),
@@ -592,6 +601,10 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
         platform: { rss_mb_max: Math.round(plat.rssMbMax), rss_mb_last: Math.round(plat.rssMbLast), cpu_pct_mean: Math.round(plat.cpuPctMean * 10) / 10 },
         bench: { rss_mb_max: Math.round(benchProc.rssMbMax), rss_mb_last: Math.round(benchProc.rssMbLast), cpu_pct_mean: Math.round(benchProc.cpuPctMean * 10) / 10 },
       },
+      cpu_by_group: cpuByGroup,
+      driver: driverFigures,
+      pg_poll: { ...pgPoller.stats, query_ms: Math.round(pgPoller.stats.query_ms) },
+      ch_poll: chPoller.stats,
       code: codeVersion(),
       machine_cpu_busy_pct: Math.round(sampled.system.busyPctMean),
       load_average: os.loadavg().map((v) => Math.round(v * 100) / 100),

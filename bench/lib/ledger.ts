@@ -17,7 +17,7 @@
  * Only items that write a version (expected stored, corrected or cancelled) are observed in the stores;
  * resends are duplicates and write nothing, invalid items are rejected.
  */
-import type { ExpectedStatus, GeneratedItem, InvalidReason } from './synthetic-labs.ts'
+import type { ExpectedStatus, GeneratedItem, InvalidReason, ItemKind } from './synthetic-labs.ts'
 import { LatencyRecorder } from './percentiles.ts'
 
 /** The platform's error code (and field paths) for each invalid item the generator makes. */
@@ -45,6 +45,8 @@ export interface StatusItem {
 /** A result version the bench waits to see in the stores. */
 export interface Observation {
   id: number
+  /** keyOf(labId, accession, loinc), built once */
+  key: string
   labId: string
   accession: string
   loinc: string
@@ -54,20 +56,50 @@ export interface Observation {
   pgCommitMs?: number
   pgObservedMs?: number
   chInsertedMs?: number
+  /** when the ingest answer and the lab status message came (the PostgreSQL poll's straggler rule) */
+  answeredMs?: number
+  statusMs?: number
+  /** last by-key lookup of a straggler */
+  lookedUpMs?: number
+}
+
+/**
+ * What the ledger needs of a submission's items, extracted when the submission is generated (possibly
+ * long before it is sent: bench/lib/submission-source.ts pre-generates): a few shared strings per item
+ * instead of the items themselves, so pre-generated submissions hold their JSON body and little else.
+ */
+export interface Booking {
+  labId: string
+  expected: ExpectedStatus[]
+  kinds: ItemKind[]
+  /** the invalid reason per index (only for expected 'rejected') */
+  reasons: (InvalidReason | undefined)[]
+  accessions: string[]
+  loincs: string[]
+}
+
+export function bookingOf(labId: string, items: readonly GeneratedItem[]): Booking {
+  const n = items.length
+  const b: Booking = { labId, expected: new Array(n), kinds: new Array(n), reasons: new Array(n), accessions: new Array(n), loincs: new Array(n) }
+  for (let i = 0; i < n; i++) {
+    const g = items[i]
+    b.expected[i] = g.expected
+    b.kinds[i] = g.kind
+    b.reasons[i] = g.invalid?.reason
+    b.accessions[i] = g.item.accession
+    b.loincs[i] = g.item.loinc
+  }
+  return b
 }
 
 interface Submission {
   id: number
   labId: string
   sentMs: number
-  expected: ExpectedStatus[]
-  /** the invalid reason per index (only for expected 'rejected') */
-  reasons: (InvalidReason | undefined)[]
+  /** expected, kinds, reasons and key parts per index (expected is rewritten when the platform refuses an item) */
+  b: Booking
   /** observation per index (only for items that write a version) */
   obs: (Observation | undefined)[]
-  /** key per index, to undo the expectation of an item the platform refused unexpectedly */
-  keys: string[]
-  kinds: string[]
   answered: boolean
   statusSeen: boolean
 }
@@ -103,6 +135,8 @@ export class BenchLedger {
   private readonly keys = new Map<string, { version: number; state: 'final' | 'corrected' | 'cancelled' }>()
   /** observations not yet seen in PostgreSQL, in send order */
   private readonly pgPending = new Map<number, Observation>()
+  /** the same, by key (lab, accession, loinc): what a polled results row resolves */
+  private readonly pgPendingByKey = new Map<string, Observation[]>()
   /** seen in PostgreSQL, waiting for ClickHouse, by result_id:version */
   private readonly chPending = new Map<string, Observation>()
   /** ClickHouse rows that arrived before the bench matched their PostgreSQL row */
@@ -156,31 +190,30 @@ export class BenchLedger {
    * writes one should produce. Must be called in generation order (it tracks versions per key).
    */
   submit(labId: string, items: readonly GeneratedItem[], sentMs: number): number {
+    return this.submitBooking(bookingOf(labId, items), sentMs)
+  }
+
+  /** submit() of a submission booked ahead (bookingOf); the ledger owns `b` from now on. */
+  submitBooking(b: Booking, sentMs: number): number {
     const id = this.nextSub++
-    const sub: Submission = {
-      id, labId, sentMs,
-      expected: new Array(items.length), reasons: new Array(items.length), obs: new Array(items.length),
-      keys: new Array(items.length), kinds: new Array(items.length), answered: false, statusSeen: false,
-    }
-    for (let i = 0; i < items.length; i++) {
-      const g = items[i]
-      sub.expected[i] = g.expected
-      sub.kinds[i] = g.kind
-      const k = keyOf(labId, g.item.accession, g.item.loinc)
-      sub.keys[i] = k
-      this.expected[g.expected]++
-      if (g.expected === 'rejected') {
-        const reason = g.invalid?.reason
-        sub.reasons[i] = reason
+    const labId = b.labId
+    const n = b.expected.length
+    const sub: Submission = { id, labId, sentMs, b, obs: new Array(n), answered: false, statusSeen: false }
+    for (let i = 0; i < n; i++) {
+      const expected = b.expected[i]
+      this.expected[expected]++
+      if (expected === 'rejected') {
+        const reason = b.reasons[i]
         if (reason) {
           const code = INVALID_REASON_CODES[reason].code
           this.expectedCodes[code] = (this.expectedCodes[code] ?? 0) + 1
         }
         continue
       }
-      if (g.expected === 'duplicate') continue
+      if (expected === 'duplicate') continue
+      const k = keyOf(labId, b.accessions[i], b.loincs[i])
       let version: number
-      if (g.expected === 'stored') {
+      if (expected === 'stored') {
         version = 1
         this.keys.set(k, { version: 1, state: 'final' })
       } else {
@@ -188,14 +221,14 @@ export class BenchLedger {
         if (!cur) continue // its first version was refused: nothing sensible to expect
         version = cur.version + 1
         cur.version = version
-        cur.state = g.expected === 'cancelled' ? 'cancelled' : 'corrected'
+        cur.state = expected === 'cancelled' ? 'cancelled' : 'corrected'
       }
-      sub.obs[i] = { id: this.nextObs++, labId, accession: g.item.accession, loinc: g.item.loinc, version, sentMs }
+      sub.obs[i] = { id: this.nextObs++, key: k, labId, accession: b.accessions[i], loinc: b.loincs[i], version, sentMs }
     }
     this.subs.set(id, sub)
     this.counts.submissions++
-    this.counts.sent += items.length
-    this.bucket(sentMs).sent += items.length
+    this.counts.sent += n
+    this.bucket(sentMs).sent += n
     return id
   }
 
@@ -220,7 +253,13 @@ export class BenchLedger {
     for (const [index, errors] of refused) this.rejection(sub, index, errors)
     for (let i = 0; i < sub.obs.length; i++) {
       const o = sub.obs[i]
-      if (o && !refused.has(i)) this.pgPending.set(o.id, o)
+      if (o && !refused.has(i)) {
+        o.answeredMs = atMs
+        this.pgPending.set(o.id, o)
+        const list = this.pgPendingByKey.get(o.key)
+        if (list) list.push(o)
+        else this.pgPendingByKey.set(o.key, [o])
+      }
     }
   }
 
@@ -231,31 +270,31 @@ export class BenchLedger {
     sub.answered = true
     sub.statusSeen = true
     this.counts.submissions_failed++
-    for (let i = 0; i < sub.expected.length; i++) this.withdraw(sub, i)
+    for (let i = 0; i < sub.b.expected.length; i++) this.withdraw(sub, i)
     this.subs.delete(subId)
   }
 
   private withdraw(sub: Submission, i: number): void {
-    const e = sub.expected[i]
+    const e = sub.b.expected[i]
     this.expected[e]--
     if (e === 'rejected') {
-      const reason = sub.reasons[i]
+      const reason = sub.b.reasons[i]
       if (reason) this.expectedCodes[INVALID_REASON_CODES[reason].code]--
       return
     }
     const o = sub.obs[i]
     if (o) {
-      this.pgPending.delete(o.id)
+      if (this.pgPending.delete(o.id)) this.unindex(o)
       sub.obs[i] = undefined
     }
     // later versions of this key were computed on top of this one: the key leaves the expectations
-    if (e === 'stored') this.keys.delete(sub.keys[i])
+    if (e === 'stored') this.keys.delete(keyOf(sub.labId, sub.b.accessions[i], sub.b.loincs[i]))
   }
 
   /** One refused item with its errors: counted under the expected code when it is among them, else the first. */
   private rejection(sub: Submission, index: number, errors: readonly RejectedAnswer[]): void {
-    const e = sub.expected[index]
-    const reason = e === 'rejected' ? sub.reasons[index] : undefined
+    const e = sub.b.expected[index]
+    const reason = e === 'rejected' ? sub.b.reasons[index] : undefined
     const want = reason ? INVALID_REASON_CODES[reason].code : undefined
     const hit = errors.find((x) => x.code === want) ?? errors[0]
     const code = hit?.code ?? 'UNKNOWN'
@@ -266,7 +305,7 @@ export class BenchLedger {
       this.counts.unexpected_rejections++
       this.mismatch({ labId: sub.labId, index, expected: e, observed: 'rejected', detail: `${code} ${field ?? ''}`.trim() })
       this.withdraw(sub, index)
-      sub.expected[index] = 'rejected' // booked as what happened, so status counts compare
+      sub.b.expected[index] = 'rejected' // booked as what happened, so status counts compare
       this.expected.rejected++
       return
     }
@@ -297,14 +336,17 @@ export class BenchLedger {
       if (rejectionsFromStatus && it.status === 'rejected') {
         this.rejection(sub, it.index, [{ index: it.index, code: it.error?.code ?? 'UNKNOWN', field: it.error?.field }])
       }
-      const e = sub.expected[it.index]
+      const e = sub.b.expected[it.index]
       if (e !== undefined && e !== it.status) {
         this.counts.status_mismatches++
         if (e === 'rejected') this.counts.missed_rejections++
-        this.mismatch({ labId: sub.labId, index: it.index, expected: e, observed: it.status, detail: sub.kinds[it.index] })
+        this.mismatch({ labId: sub.labId, index: it.index, expected: e, observed: it.status, detail: sub.b.kinds[it.index] })
       }
       const o = sub.obs[it.index]
-      if (o && it.resultId && !o.resultId) o.resultId = it.resultId
+      if (o) {
+        o.statusMs = atMs
+        if (it.resultId && !o.resultId) o.resultId = it.resultId
+      }
     }
     this.subs.delete(subId)
   }
@@ -341,11 +383,58 @@ export class BenchLedger {
     return this.chPending.size + this.pgPending.size
   }
 
-  /** The version is committed in PostgreSQL; commitMs is the row's stamp, observedMs when the poll saw it. */
-  pgSeen(obsId: number, resultId: string, commitMs: number, observedMs: number): void {
+  private unindex(o: Observation): void {
+    const list = this.pgPendingByKey.get(o.key)
+    if (!list) return
+    if (list.length === 1) {
+      if (list[0] === o) this.pgPendingByKey.delete(o.key)
+      return
+    }
+    const at = list.indexOf(o)
+    if (at >= 0) list.splice(at, 1)
+  }
+
+  /**
+   * A results row as polled (bench/lib/pg-poll.ts): the key's current `version`, stamped `updatedMs`,
+   * and its version 1 stamped `createdMs`. Resolves the pending observations of this key that the row
+   * proves and dates: version 1 and the current version. A version in between was overwritten before a
+   * poll saw it: left to the by-key lookup, which has its own stamp. Returns how many it resolved.
+   */
+  pgRow(labId: string, accession: string, loinc: string, version: number, resultId: string, createdMs: number, updatedMs: number, observedMs: number): number {
+    const list = this.pgPendingByKey.get(keyOf(labId, accession, loinc))
+    if (!list) return 0
+    let n = 0
+    for (let i = list.length - 1; i >= 0; i--) {
+      const o = list[i]
+      if (o.version === version) n += this.pgSeen(o.id, resultId, version === 1 ? createdMs : updatedMs, observedMs) ? 1 : 0
+      else if (o.version === 1 && version > 1) n += this.pgSeen(o.id, resultId, createdMs, observedMs) ? 1 : 0
+    }
+    return n
+  }
+
+  /**
+   * Pending versions that must be committed by now but no tail poll showed: the lab status came more
+   * than `afterStatusMs` ago, or the ingest answer more than `afterAnswerMs` ago. Oldest first, at most
+   * `max`, each one at most every 5 s.
+   */
+  pgStragglers(nowMs: number, afterStatusMs: number, afterAnswerMs: number, max: number): Observation[] {
+    const out: Observation[] = []
+    for (const o of this.pgPending.values()) {
+      if (out.length >= max) break
+      const due = (o.statusMs !== undefined && nowMs - o.statusMs >= afterStatusMs) || (o.answeredMs !== undefined && nowMs - o.answeredMs >= afterAnswerMs)
+      if (!due || (o.lookedUpMs !== undefined && nowMs - o.lookedUpMs < 5000)) continue
+      o.lookedUpMs = nowMs
+      out.push(o)
+    }
+    return out
+  }
+
+  /** The version is committed in PostgreSQL; commitMs is the row's stamp, observedMs when the poll saw it. False when it was not pending. */
+  pgSeen(obsId: number, resultId: string, commitMs: number, observedMs: number): boolean {
     const o = this.pgPending.get(obsId)
-    if (!o) return
+    if (!o) return false
     this.pgPending.delete(obsId)
+    this.unindex(o)
     o.resultId = resultId
     o.pgCommitMs = commitMs
     o.pgObservedMs = observedMs
@@ -367,6 +456,7 @@ export class BenchLedger {
     } else {
       this.chPending.set(k, o)
     }
+    return true
   }
 
   /** A ClickHouse row (result_id, version, inserted_ms). Rows seen twice are ignored by the caller. */
@@ -430,6 +520,14 @@ export class BenchLedger {
     const last = store === 'pg' ? this.lastPgMs : this.lastChMs
     const n = store === 'pg' ? this.counts.pg_versions : this.counts.ch_versions
     return last > this.t0 ? (n * 1000) / (last - this.t0) : 0
+  }
+
+  /** Versions queryable in both stores by `ms` (to the second: counted from the per-second buckets). */
+  bothDoneBy(ms: number): number {
+    const last = Math.floor((ms - this.t0) / 1000)
+    let n = 0
+    for (let s = 0; s < this.perSecond.length && s < last; s++) n += this.perSecond[s].both.length
+    return n
   }
 
   series(): RatePoint[] {

@@ -94,9 +94,19 @@ export interface BenchReport {
   series?: SeriesPoint[]
   /** what changed since the previous report and what it gained (issue 3: record what each change gained) */
   notes?: string[]
+  /** CPU by process group per window (load, load + drain): bench/lib/cpu-groups.ts */
+  cpu_by_group?: Record<string, CpuWindow>
   /** relative path of a PNG plot beside the report, when one was drawn */
   plot?: string
   [extra: string]: unknown
+}
+
+/** One window of bench/lib/cpu-groups.ts figures, as the report holds them. */
+export interface CpuWindow {
+  window: string
+  seconds: number
+  committed_results: number
+  groups: { group: string; cpu_s: number; cpu_pct: number; us_per_result: number | null }[]
 }
 
 export interface WriteReportOptions {
@@ -213,6 +223,17 @@ export function renderMarkdown(r: BenchReport, title = 'bench'): string {
       ),
       '',
     )
+  }
+  const cpu = r.cpu_by_group as Record<string, CpuWindow> | undefined
+  if (cpu && Object.keys(cpu).length > 0) {
+    out.push('## CPU by process group', '')
+    for (const w of Object.values(cpu)) {
+      out.push(`${w.window}: ${fmt(w.seconds, 1)} s, ${fmt(w.committed_results)} results queryable in both stores. 100 % = one core.`, '')
+      out.push(table(['group', 'CPU s', '% of a core', 'CPU µs per result'], w.groups.map((g) => [g.group, fmt(g.cpu_s, 2), fmt(g.cpu_pct, 1), fmt(g.us_per_result)])), '')
+    }
+  }
+  if (r.driver && typeof r.driver === 'object') {
+    out.push('## Bench driver', '', table(['figure', 'value'], Object.entries(r.driver as Record<string, unknown>).map(([k, v]) => [k, fmt(v, typeof v === 'number' && !Number.isInteger(v) ? 2 : 0)])), '')
   }
   if (r.ceiling !== undefined) {
     out.push('## Ceiling (raw JetStream, no processing)', '', '```json', JSON.stringify(r.ceiling, finiteOrNull, 2), '```', '')
