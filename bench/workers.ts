@@ -9,8 +9,8 @@
  *   pseudonymise  pseudonymOf (keyed BLAKE2b-256, libsodium)
  *   seal          seal of the contact fields (crypto_secretbox), as the PostgreSQL row carries them
  *   json-parse    JSON.parse of an INGEST message body (what the processor decodes first)
- * and the whole `process` task of workers/ingest-task.ts (decode, validate, normalise, pseudonymise, seal,
- * build the PostgreSQL rows and ClickHouse facts) through a real piscina pool (pipeline/workers-pool.ts)
+ * and the whole `process` task of workers/ingest-task.ts on the gateway's authenticated envelopes (check the
+ * tag, decode, normalise, pseudonymise, seal, build the PostgreSQL rows and the FEED facts) through a real piscina pool (pipeline/workers-pool.ts)
  * with 1 thread and with as many threads as cores; per core = results / CPU-seconds of this process.
  *
  * Usage: npm run bench:workers [-- --items 20000 --messages 64 --per-message 500 --out bench/results]
@@ -25,7 +25,8 @@ import { identityKey } from '../workers/validate/identity.ts'
 import { initSodium, pseudonymOf } from '../workers/validate/pseudonym.ts'
 import { seal } from '../workers/seal.ts'
 import { sodiumReady } from '../workers/sodium.ts'
-import { encodeEnvelope } from '../workers/envelope.ts'
+import { sealEnvelope } from '../workers/envelope.ts'
+import { Packr } from 'msgpackr'
 import type { CanonicalResult } from '../workers/model/canonical.ts'
 import type { IngestMessage } from '../workers/ingest-task.ts'
 import { WorkerPool } from '../pipeline/workers-pool.ts'
@@ -148,14 +149,21 @@ export async function runWorkersBench(cfg: WorkersBenchConfig): Promise<{ stages
   jp.us_per_item = Math.round((jp.seconds * 1e8) / raw.length) / 100
 
   // whole process task: batches of `messages` INGEST envelopes of `perMessage` results, as the processor pulls them
-  const keys: WorkerKeys = { pseudonymKeyId: 'pk-bench', pseudonymKey: key, sealKeyId: 'sk-bench', sealKey }
+  const envelopeKey = randomBytes(32)
+  const keys: WorkerKeys = { pseudonymKeyId: 'pk-bench', pseudonymKey: key, sealKeyId: 'sk-bench', sealKey, envelopeKeyId: 'ek-bench', envelopeKeys: { 'ek-bench': envelopeKey } }
+  // what the gateway publishes: authenticated version 2 envelopes of the results its admit task validated
+  // (the processor checks the tag and does not validate again)
+  const resultPackr = new Packr({ useRecords: false })
   const messages: Array<IngestMessage & { n: number }> = []
   let seq = 0
-  for (let i = 0; i < raw.length; i += cfg.perMessage) {
-    const slice = raw.slice(i, i + cfg.perMessage)
+  for (let i = 0; i < valid.length; i += cfg.perMessage) {
+    const slice = valid.slice(i, i + cfg.perMessage)
     const labId = slice[0].labId
-    const data = encodeEnvelope({ v: 1, submissionId: `${labId}:bench-${seq}`, format: 'json', receivedAt: now, itemCount: slice.length, items: slice.map((r, index) => ({ index, item: r.item })), rejected: [] } as Parameters<typeof encodeEnvelope>[0])
-    messages.push({ seq: ++seq, labId, fallbackSubmissionId: `${labId}:n-${seq}`, envelope: true, data, receivedAt: now, n: slice.length })
+    const chunk = sealEnvelope(
+      { v: 2, labId, submissionId: `${labId}:bench-${seq}`, format: 'json', receivedAt: now, itemCount: slice.length, index: slice.map((_, index) => index), results: Buffer.concat(slice.map((r) => resultPackr.pack({ ...r, labId }))), rejected: [] },
+      { envelopeKeyId: 'ek-bench', envelopeKeys: { 'ek-bench': envelopeKey } },
+    )
+    messages.push({ seq: ++seq, labId, fallbackSubmissionId: `${labId}:n-${seq}`, envelope: true, trusted: true, auth: chunk.auth, data: chunk.data, receivedAt: now, n: slice.length })
   }
   // the processor splits a pulled batch across threads: one task = up to messages/threads messages
   const cores = os.availableParallelism()

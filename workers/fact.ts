@@ -55,3 +55,24 @@ export function factOf(r: CanonicalResult, pseudonym: string, keyId: string): Re
     resultedDate: r.resultedAt.slice(0, 10),
   }
 }
+
+/** Residence → subject tokens: French residence by region and department, else 'foreign.<country>' or 'unknown.none'. */
+export function placeTokens(department: string | null, region: string | null, country: string): [string, string] {
+  if (department && region) return [region, department]
+  if (country && country !== 'FR' && /^[A-Z]{2}$/.test(country)) return ['foreign', country]
+  return ['unknown', 'none']
+}
+
+/** The `<region>.<department>` subject suffix of a result's RESULTS and FEED messages. */
+export function placeKey(r: CanonicalResult): string {
+  const [region, department] = placeTokens(r.residence.department, r.residence.region, r.residence.country)
+  return `${region}.${department}`
+}
+
+/**
+ * A fact as JSON without its opening brace (`"pseudonym":…}`): the processor prepends the outcome fields of
+ * a FEED record by string concatenation once PostgreSQL has given them (pipeline/processor/outputs.ts).
+ */
+export function factJsonTail(fact: ResultFact): string {
+  return JSON.stringify(fact).slice(1)
+}

@@ -1,7 +1,7 @@
 /**
  * Admission of one lab submission, whatever door it came through (HTTP body, streamed CSV, MLLP frame):
- * parse and validate in the worker pool, publish the accepted items to INGEST as envelopes (each with a
- * Nats-Msg-Id, so a retried publish is stored once), record the submission so its status reads 'pending'
+ * parse and validate in the worker pool, publish the validated results to INGEST as authenticated envelopes
+ * (workers/envelope.ts; each with a Nats-Msg-Id, so a retried publish is stored once), record the submission so its status reads 'pending'
  * at once. Resolves only once JetStream has stored every envelope.
  */
 import { randomUUID } from 'node:crypto'
@@ -13,7 +13,7 @@ import type { PgPool } from '../postgres/pool.ts'
 import type { WorkerPool } from '../workers-pool.ts'
 import type { Telemetry } from '../telemetry.ts'
 import { RequestError } from '../errors.ts'
-import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
+import { ENVELOPE_AUTH_HEADER, ENVELOPE_HEADER, type EnvelopeChunk } from '../../workers/envelope.ts'
 import type { AdmitFormat, AdmitOutcome, RejectedItem } from '../../workers/ingest-task.ts'
 import type { ItemError } from '../../workers/model/canonical.ts'
 import { parseCsvStream } from '../../workers/parse/csv.ts'
@@ -50,11 +50,15 @@ async function runAdmit(d: IngestDeps, task: Parameters<WorkerPool['admit']>[0])
   }
 }
 
-async function publishChunks(d: IngestDeps, labId: string, internalId: string, chunks: Uint8Array[], firstChunk: number): Promise<void> {
-  const h = natsHeaders()
-  h.set(ENVELOPE_HEADER, ENVELOPE_VERSION)
+async function publishChunks(d: IngestDeps, labId: string, internalId: string, chunks: EnvelopeChunk[], firstChunk: number): Promise<void> {
   try {
-    await Promise.all(chunks.map((chunk, k) => d.js.publish(d.topology.ingest(labId), chunk, { msgID: `${internalId}#${firstChunk + k}`, headers: h })))
+    await Promise.all(chunks.map((chunk, k) => {
+      const h = natsHeaders()
+      h.set(ENVELOPE_HEADER, chunk.version)
+      // the tag that lets the processor trust the validated results (workers/envelope.ts)
+      if (chunk.auth) h.set(ENVELOPE_AUTH_HEADER, chunk.auth)
+      return d.js.publish(d.topology.ingest(labId), chunk.data, { msgID: `${internalId}#${firstChunk + k}`, headers: h })
+    }))
   } catch (err) {
     d.telemetry.log.error({ event: 'ingest_publish_failed', submissionId: internalId, err: (err as Error).message })
     throw new RequestError('INGEST_UNAVAILABLE', 503, 'the results could not be stored durably; send the same submission again')

@@ -5,13 +5,11 @@
  * department (buildOutputs); lab statuses stay per INGEST message (one submission, one lab).
  */
 import { createHash } from 'node:crypto'
-import { Packr } from 'msgpackr'
 import type { ProcessedMessage } from '../../workers/ingest-task.ts'
-import type { ResultFact } from '../../workers/fact.ts'
+import { placeTokens, type ResultFact } from '../../workers/fact.ts'
 import type { Topology } from '../subjects.ts'
 import { outcomeKey, type ItemOutcome } from '../sinks/postgres-apply.ts'
-
-const packr = new Packr({ useRecords: false })
+import { MsgpackWriter } from './msgpack-writer.ts'
 
 /** A FEED record (schema `sidep.feed.pseudo/v1`, documented in the README). */
 export interface FeedRecord extends ResultFact {
@@ -38,12 +36,7 @@ export function publicSubmissionId(internal: string): string {
   return internal.slice(internal.indexOf(':') + 1)
 }
 
-/** Residence → subject tokens: French residence by region and department, else 'foreign.<country>' or 'unknown.none'. */
-export function placeTokens(department: string | null, region: string | null, country: string): [string, string] {
-  if (department && region) return [region, department]
-  if (country && country !== 'FR' && /^[A-Z]{2}$/.test(country)) return ['foreign', country]
-  return ['unknown', 'none']
-}
+export { placeTokens }
 
 const EFFECTIVE = new Set(['stored', 'corrected', 'cancelled'])
 
@@ -61,45 +54,81 @@ export interface LabStatus {
  * sinks' idempotence (result id + version) absorbs.
  */
 export function buildOutputs(t: Topology, batch: readonly ProcessedMessage[], outcomes: Map<string, ItemOutcome>, batchId: string): { messages: OutgoingMessage[]; statuses: LabStatus[] } {
-  const results = new Map<string, unknown[]>()
-  const feed = new Map<string, FeedRecord[]>()
+  const groups = new Map<string, Group>()
   const statuses: LabStatus[] = []
-  for (const m of batch) {
-    const publicId = publicSubmissionId(m.submissionId)
+  for (let mi = 0; mi < batch.length; mi++) {
+    const m = batch[mi]
+    const a = m.accepted
     const status: LabStatusItem[] = []
-    for (const item of m.items) {
-      const o = outcomes.get(outcomeKey(m.submissionId, item.index))
-      status.push({ index: item.index, status: o?.status ?? 'pending', resultId: o?.resultId ?? null, error: null })
+    for (let i = 0; i < a.index.length; i++) {
+      const index = a.index[i]
+      const o = outcomes.get(outcomeKey(m.submissionId, index))
+      status.push({ index, status: o?.status ?? 'pending', resultId: o?.resultId ?? null, error: null })
       if (!o || !o.resultId || o.version === null || o.state === null) continue
       // a replayed item is republished with its first outcome; the stream dedup and the ReplacingMergeTree
       // version make the second copy harmless
       if (!EFFECTIVE.has(o.status)) continue
-      const r = item.result
-      const [region, department] = placeTokens(r.residence.department, r.residence.region, r.residence.country)
-      const key = `${region}.${department}`
-      let list = results.get(key)
-      if (!list) results.set(key, (list = []))
-      list.push({ resultId: o.resultId, version: o.version, state: o.state, patientId: o.patientId, submissionId: publicId, index: item.index, result: r })
-      let facts = feed.get(key)
-      if (!facts) feed.set(key, (facts = []))
-      facts.push({ schema: 'sidep.feed.pseudo/v1', factId: o.resultId, version: o.version, state: o.state, ...item.fact })
+      let g = groups.get(a.place[i])
+      if (!g) groups.set(a.place[i], (g = { message: [], item: [], outcome: [], feed: [] }))
+      g.message.push(mi)
+      g.item.push(i)
+      g.outcome.push(o)
+      // the FEED record: outcome fields, then the fact the worker serialised (resultId is a UUID and state
+      // one of three words: nothing to escape)
+      g.feed.push(`{"schema":"sidep.feed.pseudo/v1","factId":"${o.resultId}","version":${o.version},"state":"${o.state}",${a.fact[i]}`)
     }
     for (const r of m.rejected) {
       for (const e of r.errors.slice(0, 1)) status.push({ index: r.index, status: 'rejected', resultId: null, error: e })
     }
-    status.sort((a, b) => a.index - b.index)
+    status.sort((x, y) => x.index - y.index)
     statuses.push({ message: m, items: status })
   }
-  const out: OutgoingMessage[] = []
-  for (const [key, list] of results) {
-    const [region, department] = key.split('.')
-    out.push({ subject: t.results(region, department), data: packr.pack(list), msgID: `r:${batchId}:${key}` })
+  const results: OutgoingMessage[] = []
+  const feed: OutgoingMessage[] = []
+  for (const [key, g] of groups) {
+    const dot = key.indexOf('.')
+    const region = key.slice(0, dot)
+    const department = key.slice(dot + 1)
+    results.push({ subject: t.results(region, department), data: resultsMessage(batch, g), msgID: `r:${batchId}:${key}` })
+    feed.push({ subject: t.feed(region, department), data: Buffer.from(`[${g.feed.join(',')}]`), msgID: `f:${batchId}:${key}` })
   }
-  for (const [key, facts] of feed) {
-    const [region, department] = key.split('.')
-    out.push({ subject: t.feed(region, department), data: Buffer.from(JSON.stringify(facts)), msgID: `f:${batchId}:${key}` })
+  return { messages: results.concat(feed), statuses }
+}
+
+/** The effective items of one department in a batch. */
+interface Group {
+  message: number[]
+  item: number[]
+  outcome: ItemOutcome[]
+  feed: string[]
+}
+
+const writer = new MsgpackWriter()
+
+/**
+ * A RESULTS message: an array of maps {resultId, version, state, patientId, submissionId, index, result}
+ * (the certifier's decodeResultsMessage), each map written around the result bytes the worker encoded.
+ */
+function resultsMessage(batch: readonly ProcessedMessage[], g: Group): Uint8Array {
+  writer.reset()
+  writer.arrayHeader(g.item.length)
+  for (let k = 0; k < g.item.length; k++) {
+    const m = batch[g.message[k]]
+    const a = m.accepted
+    const i = g.item[k]
+    const o = g.outcome[k]
+    writer.mapHeader(7)
+    writer.str('resultId').str(o.resultId as string)
+    writer.str('version').uint(o.version as number)
+    writer.str('state').str(o.state as string)
+    writer.str('patientId')
+    if (o.patientId === null) writer.nil()
+    else writer.str(o.patientId)
+    writer.str('submissionId').str(publicSubmissionId(m.submissionId))
+    writer.str('index').uint(a.index[i])
+    writer.str('result').raw(a.results, i === 0 ? 0 : a.resultEnds[i - 1], a.resultEnds[i])
   }
-  return { messages: out, statuses }
+  return writer.bytes()
 }
 
 /**

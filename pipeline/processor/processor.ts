@@ -16,7 +16,7 @@ import { consumeInBatches, type BatchLoop } from '../nats/batch-consumer.ts'
 import { applyToPostgres } from '../sinks/postgres-apply.ts'
 import { batchIdOf, buildOutputs, publicSubmissionId, type OutgoingMessage } from './outputs.ts'
 import { BatchPublisher } from '../nats/batch-publisher.ts'
-import { ENVELOPE_HEADER, ENVELOPE_VERSION } from '../../workers/envelope.ts'
+import { ENVELOPE_AUTH_HEADER, ENVELOPE_HEADER, ENVELOPE_VERSION, TRUSTED_ENVELOPE_VERSION } from '../../workers/envelope.ts'
 import type { IngestMessage, ProcessedMessage } from '../../workers/ingest-task.ts'
 
 
@@ -24,6 +24,15 @@ import type { IngestMessage, ProcessedMessage } from '../../workers/ingest-task.
 function causeOf(err: SidepError): string | undefined {
   const c = (err.cause as { code?: unknown } | undefined)?.code
   return typeof c === 'string' ? c : undefined
+}
+
+/**
+ * A message's payload is a view into the connection's read buffer; a view is cloned to the worker with its
+ * whole underlying buffer (HTML structured clone serialises the ArrayBuffer, then the view), so a payload
+ * that does not own its buffer is copied to one that fits.
+ */
+function exactCopy(data: Uint8Array): Uint8Array {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : (Uint8Array.prototype.slice.call(data) as Uint8Array)
 }
 
 export interface ProcessorDeps {
@@ -68,12 +77,16 @@ export class Processor {
   }
 
   private toIngestMessage(m: JsMsg, labId: string): IngestMessage {
+    const version = m.headers?.get(ENVELOPE_HEADER)
+    const trusted = version === TRUSTED_ENVELOPE_VERSION
     return {
       seq: m.seq,
       labId,
       fallbackSubmissionId: `${labId}:n${this.streamTag}-${m.seq}`,
-      envelope: m.headers?.get(ENVELOPE_HEADER) === ENVELOPE_VERSION,
-      data: m.data,
+      envelope: trusted || version === ENVELOPE_VERSION,
+      trusted,
+      auth: trusted ? m.headers?.get(ENVELOPE_AUTH_HEADER) || undefined : undefined,
+      data: exactCopy(m.data),
       receivedAt: Math.floor(m.info.timestampNanos / 1e6),
     }
   }
@@ -163,7 +176,7 @@ export class Processor {
     const published = this.publishAll(messages)
     for (const { message: out, items } of statuses) {
       if (out.source === 'nats') {
-        this.d.telemetry.submissionReceived('nats', publicSubmissionId(out.submissionId), out.labId, out.itemCount, out.items.length)
+        this.d.telemetry.submissionReceived('nats', publicSubmissionId(out.submissionId), out.labId, out.itemCount, out.accepted.index.length)
         this.d.telemetry.itemsRejected(out.rejected.flatMap((r) => r.errors.map((e) => e.code)))
       }
       this.d.nc.publish(t.labStatus(out.labId), JSON.stringify({ submissionId: publicSubmissionId(out.submissionId), items }))
