@@ -88,6 +88,15 @@ t.test('one batch with every kind of item, applied once then redelivered', async
     { accession: 'B-8', version: 1, state: 'final', submission_id: 'lab-b:sub-b', item_index: 0 },
     { accession: 'B-9', version: 1, state: 'final', submission_id: 'lab-b:sub-b', item_index: 1 },
   ])
+  // the record and contact are stored once: in results for the current version, in result_versions for a
+  // version that a later one replaced (006); result_version_records shows every version with its own
+  t.same(await q(`SELECT r.accession, v.version FROM result_versions v JOIN results r USING (result_id) WHERE v.record IS NOT NULL ORDER BY 1, 2`),
+    [{ accession: 'B-4', version: 1 }], 'only the replaced version carries its record in result_versions')
+  t.same(await q(`SELECT v.version, v.record->>'result' AS result, v.record->>'status' AS status, v.contact_sealed IS NOT NULL AS has_contact
+                    FROM result_version_records v JOIN results r USING (result_id) WHERE r.accession = 'B-4' ORDER BY v.version`), [
+    { version: 1, result: '260373001', status: 'final', has_contact: true },
+    { version: 2, result: '260415000', status: 'corrected', has_contact: true },
+  ], 'each version reads back with its own record and contact')
   const items = await q(`SELECT submission_id, item_index, status, version, error IS NOT NULL AS has_error FROM submission_items ORDER BY submission_id, item_index`)
   t.same(items.map((r) => `${r.submission_id}#${r.item_index}:${r.status}`), [
     'lab-b:sub-a#0:stored', 'lab-b:sub-a#1:stored', 'lab-b:sub-a#2:stored', 'lab-b:sub-a#3:duplicate', 'lab-b:sub-a#4:stored',
