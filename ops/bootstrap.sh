@@ -73,6 +73,13 @@ if [ -f ops/postgres/sidep.conf ]; then
   if [ -n "$changed" ]; then
     say "PostgreSQL settings from ops/postgres/sidep.conf applied (reload)"
     psql -h 127.0.0.1 -U "$(id -un)" -d postgres -qAtc "SELECT pg_reload_conf()" >/dev/null
+    sleep 0.5
+    # shared_buffers only changes at a restart: done once, the first time the file's value is applied
+    if [ "$(psql -h 127.0.0.1 -U "$(id -un)" -d postgres -Atc "SELECT count(*) FROM pg_settings WHERE pending_restart")" != "0" ]; then
+      say "restarting PostgreSQL once for settings that need it (shared_buffers)"
+      $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main restart
+      wait_for postgresql 60 pg_isready -q -h 127.0.0.1 -p 5432
+    fi
   fi
 fi
 
