@@ -169,3 +169,28 @@ t.test('runner flags are split from the bench options; store names and child env
   t.equal(env.SIDEP_PROCESSOR_BATCH, '128')
   t.throws(() => sidepEnv(stores, { NODE_ENV: 'x' }), /SIDEP_/)
 })
+
+t.test('packed key states: tallies follow corrections, cancellations and withdrawals; ClickHouse newest kept for versions ≥ 2 only', async (t) => {
+  const l = new BenchLedger(T0)
+  const a = item('A1')
+  const b = item('B1')
+  const s1 = l.submit('lab1', [g('lab1', a, 'new', 'stored'), g('lab1', b, 'new', 'stored'), g('lab1', item('C1'), 'new', 'stored')], T0)
+  const s2 = l.submit('lab1', [g('lab1', { ...a, status: 'corrected' }, 'correction', 'corrected'), g('lab1', { ...b, status: 'cancelled' }, 'cancellation', 'cancelled')], T0 + 1)
+  const s3 = l.submit('lab1', [g('lab1', { ...a, status: 'corrected' }, 'correction', 'corrected')], T0 + 2)
+  t.same(l.expectedStates(), { final: 1, corrected: 1, cancelled: 1 })
+  l.answer(s1, 2, [{ index: 2, code: 'INVALID_VALUE' }], T0 + 3) // C1 refused: its key leaves the tallies
+  l.answer(s2, 2, [], T0 + 3)
+  l.answer(s3, 1, [], T0 + 3)
+  t.same(l.expectedStates(), { final: 0, corrected: 1, cancelled: 1 })
+  t.equal(l.expectedKeys, 2)
+  const pend = l.pendingPg()
+  t.same(pend.map((o) => [o.accession, o.version]), [['A1', 1], ['B1', 1], ['A1', 2], ['B1', 2], ['A1', 3]])
+  // ClickHouse shows A1 v3 before PostgreSQL matched v1 and v2: they merged away, dated by v3's row
+  l.chSeen('rid-a', 3, T0 + 50)
+  l.chSeen('rid-b', 1, T0 + 40)
+  for (const o of pend) l.pgSeen(o.id, o.accession === 'A1' ? 'rid-a' : 'rid-b', T0 + 20, T0 + 30)
+  t.equal(l.chPendingCount, 1, 'only B1 v2 still waits for ClickHouse')
+  l.chSeen('rid-b', 2, T0 + 60)
+  t.equal(l.counts.ch_versions, 5)
+  t.same([l.chLatency.summary().min, l.chLatency.summary().max], [40, 59])
+})

@@ -68,3 +68,24 @@ t.test('SubmissionSource: generated ahead within the budget, then on the spot, i
   small.prefill(100, 1)
   t.equal(small.readyCount, 1, 'the byte budget stops the generation ahead')
 })
+
+t.test('SubmissionSource with a spill file: bodies read back byte for byte, in order, and the file is unlinked at once', async (t) => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'sidep-spill-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const opts = { seed: 9, labs: 2, clock: () => Date.UTC(2026, 0, 15, 12) }
+  const spilled = new SubmissionSource(new SyntheticLabs(opts), 40, join(dir, 'bodies'))
+  t.same(readdirSync(dir), [], 'no file left behind, even before close')
+  spilled.prefill(3, 1e9)
+  const live = new SubmissionSource(new SyntheticLabs(opts), 40)
+  for (let k = 0; k < 5; k++) {
+    const a = spilled.next()
+    const b = live.next()
+    t.equal(a.body.toString(), b.body.toString(), `submission ${k}`)
+    t.same([a.labIndex, a.items, a.booking], [b.labIndex, b.items, b.booking])
+  }
+  t.equal(spilled.lateGenerated, 2)
+  spilled.close()
+})
