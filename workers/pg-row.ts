@@ -11,7 +11,7 @@
  * ordered, so the primary key indexes of results and result_versions grow at their right edge.
  */
 import { randomUUID } from 'node:crypto'
-import { sodium } from './sodium.ts'
+import { genericHashHex } from './sodium.ts'
 import type { CanonicalResult, ItemError } from './model/canonical.ts'
 import { seal } from './seal.ts'
 import { normaliseName } from './validate/identity.ts'
@@ -49,8 +49,12 @@ function uuidV7(now: number): string {
   return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${randomUUID().slice(15)}`
 }
 
+/**
+ * BLAKE2b-128 of the canonical result's JSON (UTF-8). PostgreSQL compares it with the stored version's to tell
+ * a resend ('duplicate') from a correction, so its value must never change for the same result.
+ */
 function contentHash(r: CanonicalResult): string {
-  return sodium.crypto_generichash(16, JSON.stringify(r), null, 'hex')
+  return genericHashHex(16, JSON.stringify(r), null)
 }
 
 export function pgRowFor(r: CanonicalResult, submissionId: string, index: number, seq: number, pseudonym: string, k: RowKeys): string {

@@ -3,7 +3,7 @@
  * before they leave the worker, so PostgreSQL never holds them in clear. Layout: keyId, 0x00, nonce, box.
  */
 import { randomFillSync } from 'node:crypto'
-import { sodium } from './sodium.ts'
+import { sodium, secretboxView } from './sodium.ts'
 
 const NONCE_BYTES = 24 // crypto_secretbox_NONCEBYTES (XSalsa20: 192-bit nonces, safe to draw at random)
 
@@ -29,7 +29,8 @@ const keyIdBytes = new Map<string, Uint8Array>()
 
 export function seal(plaintext: string, key: Uint8Array, keyId: string): Uint8Array {
   const nonce = nextNonce()
-  const box = sodium.crypto_secretbox_easy(sodium.from_string(plaintext), nonce, key)
+  // straight into the wasm heap and out (sodium.ts secretboxView): no per-call heap allocations or JS UTF-8
+  const box = secretboxView(plaintext, nonce, key)
   let id = keyIdBytes.get(keyId)
   if (!id) keyIdBytes.set(keyId, (id = sodium.from_string(keyId)))
   const out = new Uint8Array(id.length + 1 + NONCE_BYTES + box.length)
@@ -37,6 +38,7 @@ export function seal(plaintext: string, key: Uint8Array, keyId: string): Uint8Ar
   out[id.length] = 0
   // copied out of the pool now: the view is overwritten at the next refill
   out.set(nonce, id.length + 1)
+  // copied out of the heap now: the view is overwritten by the next call
   out.set(box, id.length + 1 + NONCE_BYTES)
   return out
 }

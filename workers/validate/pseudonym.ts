@@ -8,7 +8,7 @@
  * caller). libsodium is WebAssembly and must be awaited once: call `await initSodium()` before the first
  * `pseudonymOf` (a piscina worker does it at module load).
  */
-import { sodium } from '../sodium.ts'
+import { sodium, genericHashHex } from '../sodium.ts'
 import { identityKey } from './identity.ts'
 import type { PatientIdentity } from '../model/canonical.ts'
 
@@ -37,7 +37,8 @@ export function pseudonymOf(identity: string, key: Uint8Array): string {
       `pseudonym key must be ${sodium.crypto_generichash_KEYBYTES_MIN}..${sodium.crypto_generichash_KEYBYTES_MAX} bytes`,
     )
   }
-  return sodium.crypto_generichash(PSEUDONYM_BYTES, identity, key, 'hex')
+  // the same BLAKE2b as sodium.crypto_generichash(…, 'hex'), without its per-call heap allocations (sodium.ts)
+  return genericHashHex(PSEUDONYM_BYTES, identity, key)
 }
 
 /** Pseudonym of a patient: keyed hash of identityKey(patient). */
