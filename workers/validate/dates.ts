@@ -124,6 +124,18 @@ function checkInstant(
   return { ms: t, ok: true }
 }
 
+// every item of a batch is checked against the same `now`: the date string is built once per `now`
+let latestFor = Number.NaN
+let latest = ''
+/** the latest calendar date that is "today" somewhere on Earth at `now` */
+function latestTodayAt(now: number): string {
+  if (now !== latestFor) {
+    latest = new Date(now + MAX_OFFSET_MS).toISOString().slice(0, 10)
+    latestFor = now
+  }
+  return latest
+}
+
 /**
  * Birth date: a real calendar date, not before 1900-01-01, not in the future, not after the day the
  * specimen was taken. `sampledLocalDate` is the YYYY-MM-DD part of sampledAt as the lab wrote it (the
@@ -138,7 +150,7 @@ export function checkBirthDate(birthDate: string, sampledLocalDate: string | nul
   if (birthDate < MIN_BIRTH_DATE) {
     return { code: 'IMPLAUSIBLE_BIRTH_DATE', field, message: 'patient.birthDate must not be before 1900-01-01.' }
   }
-  const latestToday = new Date(now + MAX_OFFSET_MS).toISOString().slice(0, 10)
+  const latestToday = latestTodayAt(now)
   if (birthDate > latestToday) {
     return { code: 'IMPLAUSIBLE_BIRTH_DATE', field, message: 'patient.birthDate must not be in the future.' }
   }
