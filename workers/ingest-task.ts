@@ -11,7 +11,7 @@ import { sodiumReady } from './sodium.ts'
 import type { CanonicalResult, ItemError } from './model/canonical.ts'
 import { encodeEnvelope, decodeEnvelope, sealEnvelope, openEnvelope, EnvelopeError, ENVELOPE_VERSION, type IngestEnvelope, type EnvelopeChunk, type TrustedEnvelope } from './envelope.ts'
 import { Packr } from 'msgpackr'
-import { factOf, factJsonTail, placeKey } from './fact.ts'
+import { factJsonTailOf, placeKey } from './fact.ts'
 import { validateItem } from './validate/validate.ts'
 import { identityKey } from './validate/identity.ts'
 import { pseudonymOf, initSodium } from './validate/pseudonym.ts'
@@ -375,7 +375,7 @@ function accept(out: ProcessedMessage, acc: AcceptedItems, r: CanonicalResult, i
   const pseudonym = pseudonymOf(identityKey(r.patient), k.pseudonymKey)
   acc.index.push(index)
   acc.place.push(placeKey(r))
-  acc.fact.push(factJsonTail(factOf(r, pseudonym, k.pseudonymKeyId)))
+  acc.fact.push(factJsonTailOf(r, pseudonym, k.pseudonymKeyId))
   out.pgRows.push(pgRowFor(r, out.submissionId, index, seq, pseudonym, k))
 }
 

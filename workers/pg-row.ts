@@ -33,20 +33,32 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n'
 /** one COPY text field: NULL as \N, backslash, tab, newline and carriage return escaped */
 function f(v: string | null | undefined): string {
   if (v === null || v === undefined) return NULL
-  return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : v
+  return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (ch) => ESCAPES[ch]) : v
 }
 
 /** a text[] literal (PostgreSQL "Arrays", section "Array Value Input"): every element double-quoted */
 function textArray(values: string[]): string {
   let out = '{'
-  for (let i = 0; i < values.length; i++) out += `${i ? ',' : ''}"${values[i].replace(/["\\]/g, '\\$&')}"`
-  return `${out}}`
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    const quoted = v.indexOf('"') < 0 && v.indexOf('\\') < 0 ? v : v.replace(/["\\]/g, '\\$&')
+    out += i ? ',"' + quoted + '"' : '"' + quoted + '"'
+  }
+  return out + '}'
 }
+
+// the time part of a UUIDv7 changes once a millisecond: its hex is kept for the rows of the same one
+let uuidMs = -1
+let uuidTime = ''
 
 /** UUID version 7: 48-bit Unix milliseconds, then version, variant and 74 random bits from a v4 UUID */
 function uuidV7(now: number): string {
-  const ms = now.toString(16).padStart(12, '0')
-  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${randomUUID().slice(15)}`
+  if (now !== uuidMs) {
+    const ms = now.toString(16).padStart(12, '0')
+    uuidTime = `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7`
+    uuidMs = now
+  }
+  return uuidTime + randomUUID().slice(15)
 }
 
 /**
