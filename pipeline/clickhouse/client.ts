@@ -16,9 +16,21 @@ export function createClickHouse(url: string, database?: string): ClickHouseClie
  */
 const BAD_DATA_CODES = new Set(['6', '26', '27', '38', '41', '53', '70', '72', '117'])
 
+/**
+ * The server's error code: clickhouse-js sets `code` when the server sends it in the X-ClickHouse-Exception-Code
+ * header, which ClickHouse 18.16 (the Debian server) does not; its code is then only in the exception text,
+ * "Code: 27, e.displayText() = DB::Exception: ...". Read here, at the boundary, and nowhere else.
+ */
+function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown })?.code
+  if (code !== undefined && code !== null && code !== '') return String(code)
+  const m = /^Code: (\d+)[,.]/.exec(String((err as Error)?.message ?? '').trimStart())
+  return m ? m[1] : ''
+}
+
 export function classifyClickHouseError(err: unknown): SidepError {
   if (err instanceof SidepError) return err
-  const code = String((err as { code?: unknown })?.code ?? '')
+  const code = errorCodeOf(err)
   if (BAD_DATA_CODES.has(code)) return new PoisonError('CH_REJECTED_DATA', `ClickHouse rejected the data (code ${code})`, err)
   return new RetriableError('CH_UNAVAILABLE', `ClickHouse: ${code || 'connection'} ${(err as Error)?.message ?? ''}`.trim(), err)
 }
