@@ -100,6 +100,8 @@ function admitUnits(
   items: ReadonlyArray<{ index: number; item: unknown; source?: string }>,
   parseErrors: readonly ParseError[],
   locate: (field: string, source: string) => string,
+  /** the items are this task's own (parsed here or cloned in): validation may trim them in place */
+  owned = false,
 ): Extract<AdmitOutcome, { kind: 'admitted' }> {
   type Unit = { index: number; item?: unknown; result?: CanonicalResult; errors?: ItemError[] }
   const units: Unit[] = []
@@ -113,8 +115,11 @@ function admitUnits(
   }
   for (const [index, errors] of byIndex) units.push({ index, errors })
   let accepted = 0
+  const trusted = keys?.envelopeKeyId !== undefined && keys.envelopeKeys !== undefined
+  // a version 1 envelope carries the items as the lab sent them: only a trusted one lets validation trim in place
+  const ctx = { labId: task.labId, now: task.now, ownsItem: owned && trusted }
   for (const { index, item, source } of items) {
-    const outcome = validateItem(item, { labId: task.labId, now: task.now })
+    const outcome = validateItem(item, ctx)
     if (outcome.ok) {
       units.push({ index, item, result: outcome.result })
       accepted++
@@ -125,7 +130,6 @@ function admitUnits(
   units.sort((a, b) => a.index - b.index)
   // every envelope states the units of this task; for a streamed CSV the gateway records the final count
   const itemCount = units.length ? units[units.length - 1].index + 1 : 0
-  const trusted = keys?.envelopeKeyId !== undefined && keys.envelopeKeys !== undefined
   const chunks: EnvelopeChunk[] = []
   for (let start = 0; start < units.length; start += task.chunkItems) {
     const common = { submissionId: task.submissionId, format: task.format, channel: task.channel, receivedAt: task.receivedAt, itemCount }
@@ -202,11 +206,11 @@ function admit(task: AdmitTask): AdmitOutcome {
     case 'fhir':
       return admitFhir(task)
     case 'csv':
-      return admitUnits(task, task.parsed?.items ?? [], task.parsed?.errors ?? [], sameField)
+      return admitUnits(task, task.parsed?.items ?? [], task.parsed?.errors ?? [], sameField, true)
     default: {
       const parsed = parseItems(task.body ?? new Uint8Array(), task.maxItems)
       if ('error' in parsed) return { kind: 'malformed', error: parsed.error }
-      return admitUnits(task, parsed.items.map((item, index) => ({ index, item })), [], sameField)
+      return admitUnits(task, parsed.items.map((item, index) => ({ index, item })), [], sameField, true)
     }
   }
 }

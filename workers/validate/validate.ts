@@ -42,6 +42,12 @@ export interface ValidateContext {
   labId: string
   /** epoch milliseconds of "now", a parameter so that validation is deterministic */
   now: number
+  /**
+   * The caller hands over an item nothing else reads (fresh from JSON.parse or a parser): its strings are
+   * trimmed in place rather than in a copy of the whole item (one object graph less per item to allocate and
+   * collect). The outcome is the same either way.
+   */
+  ownsItem?: boolean
 }
 
 /** The published JSON Schema of one result, as parsed at load (for documentation endpoints). */
@@ -104,6 +110,36 @@ function trimmedCopy(v: unknown, depth: number): unknown {
     else out[k] = x
   }
   return out
+}
+
+/**
+ * trimmedCopy's work done in place on an item the caller owns: the same strings trimmed to the same depth,
+ * a "__proto__" own property redefined, never assigned (assignment would change the object's prototype).
+ */
+function trimInPlace(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return v.trim()
+  if (depth >= 4 || v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]
+      if (typeof x === 'string') {
+        const t = x.trim()
+        if (t !== x) v[i] = t
+      } else if (x !== null && typeof x === 'object') trimInPlace(x, depth + 1)
+    }
+    return v
+  }
+  const src = v as Record<string, unknown>
+  for (const k of Object.keys(src)) {
+    const x = src[k]
+    if (typeof x === 'string') {
+      const t = x.trim()
+      if (t === x) continue
+      if (k === '__proto__') Object.defineProperty(src, k, { value: t, enumerable: true, configurable: true, writable: true })
+      else src[k] = t
+    } else if (x !== null && typeof x === 'object') trimInPlace(x, depth + 1)
+  }
+  return v
 }
 
 /** JSON Pointer '/patient/given/0' → 'patient.given.0' */
@@ -224,7 +260,7 @@ const RESULT_HINT = '260373001 (detected), 260415000 (not detected) or 419984006
  * Validate and normalise one item. Never throws on bad input: every problem is an ItemError.
  */
 export function validateItem(raw: unknown, ctx: ValidateContext): ValidationOutcome {
-  const data = trimmedCopy(raw, 0)
+  const data = ctx.ownsItem === true ? trimInPlace(raw, 0) : trimmedCopy(raw, 0)
   const errors: ItemError[] = []
   const bad = new Set<string>()
   if (!validateStructure(data)) {
