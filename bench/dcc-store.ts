@@ -6,7 +6,12 @@
  * connection) per result, and this process's CPU; wall time is printed but is noisy on a shared machine.
  * The scratch database is dropped at the end.
  *
- *   npx tsx bench/dcc-store.ts [--batches 60] [--batch 500] [--rounds 3]
+ *   npx tsx bench/dcc-store.ts [--batches 60] [--batch 500] [--rounds 3] [--explain]
+ *
+ * --explain: auto_explain every statement of the session, the function's nested ones included, with row
+ * counts and durations (no per-node timing), into the server log (/var/log/postgresql/); CPU figures are then
+ * not comparable. walBytesPerResult: pg_current_wal_insert_lsn before and after each round (the cluster's
+ * WAL: another session writing meanwhile adds to it).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '500' },
     rounds: { type: 'string', default: '3' },
     'skip-share': { type: 'string', default: '0.1' },
+    explain: { type: 'boolean', default: false },
   },
 })
 const batches = Number(values.batches)
@@ -56,11 +62,16 @@ try {
   const ids = rows.map((r) => r.id as string)
   await pool.query('VACUUM ANALYZE results')
   const { rows: [{ pid }] } = await pool.query('SELECT pg_backend_pid() AS pid')
+  if (values.explain) {
+    await pool.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
+                      SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off`)
+  }
   const hc1 = 'HC1:' + 'NCFOXN%TSMAHN-HZL497V56V7L6.SNRA245JD+4HW05B9.Q3.PVXG40CE7RM'.repeat(10)
-  const perRound: Array<{ pgUsPerResult: number; nodeUsPerResult: number; wallUsPerResult: number }> = []
+  const perRound: Array<{ pgUsPerResult: number; nodeUsPerResult: number; wallUsPerResult: number; walBytesPerResult: number }> = []
   const labNames = new LabNames(pool)
   let next = 0
   for (let round = 0; round < rounds; round++) {
+    const lsn0 = (await pool.query('SELECT pg_current_wal_insert_lsn() AS l')).rows[0].l as string
     const pg0 = backendCpuUs(pid)
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
@@ -80,12 +91,14 @@ try {
     }
     const wall = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
+    const pg1 = backendCpuUs(pid)
+    const wal = (await pool.query('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::float8 AS d', [lsn0])).rows[0].d as number
     const n = batches * batchSize
-    perRound.push({ pgUsPerResult: (backendCpuUs(pid) - pg0) / n, nodeUsPerResult: (cpu.user + cpu.system) / n, wallUsPerResult: (wall * 1000) / n })
+    perRound.push({ pgUsPerResult: (pg1 - pg0) / n, nodeUsPerResult: (cpu.user + cpu.system) / n, wallUsPerResult: (wall * 1000) / n, walBytesPerResult: wal / n })
   }
   const median = (k: keyof (typeof perRound)[0]) => perRound.map((r) => r[k]).sort((a, b) => a - b)[perRound.length >> 1]
-  const out = { bench: 'dcc.store', batch: batchSize, batches, rounds, skipShare, pgUsPerResult: Number(median('pgUsPerResult').toFixed(1)), nodeUsPerResult: Number(median('nodeUsPerResult').toFixed(1)), wallUsPerResult: Number(median('wallUsPerResult').toFixed(1)), perRound }
-  console.log(`| DCC store (batch ${batchSize}, ${Math.round(skipShare * 100)} % skipped) | PostgreSQL backend ${out.pgUsPerResult} µs CPU/result | node ${out.nodeUsPerResult} µs CPU/result | wall ${out.wallUsPerResult} µs/result |`)
+  const out = { bench: 'dcc.store', batch: batchSize, batches, rounds, skipShare, pgUsPerResult: Number(median('pgUsPerResult').toFixed(1)), nodeUsPerResult: Number(median('nodeUsPerResult').toFixed(1)), wallUsPerResult: Number(median('wallUsPerResult').toFixed(1)), walBytesPerResult: Math.round(median('walBytesPerResult')), perRound }
+  console.log(`| DCC store (batch ${batchSize}, ${Math.round(skipShare * 100)} % skipped) | PostgreSQL backend ${out.pgUsPerResult} µs CPU/result | node ${out.nodeUsPerResult} µs CPU/result | wall ${out.wallUsPerResult} µs/result | WAL ${out.walBytesPerResult} B/result |`)
   console.log(JSON.stringify(out))
 } finally {
   await pool.end()

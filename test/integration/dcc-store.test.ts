@@ -2,7 +2,8 @@
 // PostgreSQL: only the current version gets a certificate, once; corrections and cancellations revoke; an
 // unknown result id writes nothing (RESULT_UNKNOWN); the results rows stay locked FOR NO KEY UPDATE until
 // commit (the ordering guarantee against the processor); overlapping batches in opposite orders never
-// deadlock.
+// deadlock; deleting results deletes their certificates and skips (009: a statement-level cascade in place of
+// the foreign keys).
 import t from 'tap'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -93,6 +94,17 @@ t.test('overlapping batches in opposite orders, concurrently: no deadlock, each 
   t.equal(outcomes.reduce((n, o) => n + o.issued, 0), 200)
   const { rows } = await pool.query('SELECT count(*)::int AS n FROM certificates WHERE result_id = ANY($1::uuid[])', [ids])
   t.equal(rows[0].n, 200)
+})
+
+t.test('deleting results deletes their certificates and skips, and only theirs (009)', async (t) => {
+  const [a, b, c] = await addResults(3)
+  await writeCertificates(pool, [a, b, c], [cert(a, 1), cert(b, 1)], [{ resultId: c, version: 1, reason: 'SEROLOGY' }])
+  await pool.query('DELETE FROM results WHERE result_id = ANY($1::uuid[])', [[a, c]])
+  const { rows } = await pool.query(
+    `SELECT (SELECT count(*)::int FROM certificates WHERE result_id = ANY($1::uuid[])) AS certs,
+            (SELECT count(*)::int FROM certificate_skips WHERE result_id = ANY($1::uuid[])) AS skips`, [[a, c]])
+  t.same(rows[0], { certs: 0, skips: 0 })
+  t.same(await certificates(b), [{ version: 1, revoked_reason: null }])
 })
 
 t.test('lab names: read once, cached, unknown labs absent', async (t) => {
