@@ -67,7 +67,7 @@ export interface RunnerOptions {
   platformEnv: Record<string, string>
   profileDir: string | null
   storesName: string
-  /** bodies generated before the clock starts (into a spill file), at most this many MB (the rest is generated at send time) */
+  /** bodies generated before the clock starts (into a spill file): the whole schedule must fit in this many MB */
   pregenerateMb: number
   help: boolean
 }
@@ -344,13 +344,14 @@ export async function runBench(bench: BenchConfig, runner: RunnerOptions, o: Run
   let statusSub: Subscription | null = null
   let spillSource: SubmissionSource | null = null
   try {
-    const gen = new SyntheticLabs({ seed: bench.seed, labs: bench.labs, runId: `r${Date.now().toString(36)}`, mix: bench.mix, positivity: bench.positivity })
-    // bodies generated ahead wait in an unlinked file, not in the driver's heap (bench/lib/submission-source.ts)
-    const source = new SubmissionSource(gen, bench.batch, join(os.tmpdir(), `sidep-${runner.storesName}-${process.pid}-bodies`))
+    const genOptions = { seed: bench.seed, labs: bench.labs, runId: `r${Date.now().toString(36)}`, mix: bench.mix, positivity: bench.positivity }
+    const gen = new SyntheticLabs(genOptions)
+    // the whole schedule generated ahead by a worker thread, bodies in an unlinked file: neither the
+    // generation's CPU nor its garbage lands in the load phase or the driver's heap (bench/lib/submission-source.ts)
     const scheduled = Math.ceil((bench.rate * bench.durationMs) / 1000 / bench.batch) + 4
     const genStart = performance.now()
+    const source = await SubmissionSource.pregenerate(genOptions, bench.batch, scheduled, runner.pregenerateMb * 1048576, join(os.tmpdir(), `sidep-${runner.storesName}-${process.pid}-bodies`))
     spillSource = source
-    source.prefill(scheduled, runner.pregenerateMb * 1048576)
     log(`bench: ${source.readyCount} of ${scheduled} submissions generated ahead (${(source.aheadBytes / 1048576).toFixed(0)} MB) in ${((performance.now() - genStart) / 1000).toFixed(1)} s`)
     const tokens: string[] = []
     for (const labId of gen.labIds) tokens.push((await addLab(pool, labId, `Bench lab ${labId}`)).token)

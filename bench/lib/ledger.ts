@@ -19,6 +19,7 @@
  */
 import type { ExpectedStatus, GeneratedItem, InvalidReason, ItemKind } from './synthetic-labs.ts'
 import { LatencyRecorder } from './percentiles.ts'
+import { BenchError } from './errors.ts'
 
 /** The platform's error code (and field paths) for each invalid item the generator makes. */
 export const INVALID_REASON_CODES: Readonly<Record<InvalidReason, { code: string; fields: readonly string[] }>> = Object.freeze({
@@ -65,31 +66,59 @@ export interface Observation {
 
 /**
  * What the ledger needs of a submission's items, extracted when the submission is generated (possibly
- * long before it is sent: bench/lib/submission-source.ts pre-generates): a few shared strings per item
- * instead of the items themselves, so pre-generated submissions hold their JSON body and little else.
+ * long before it is sent: bench/lib/submission-source.ts generates the whole schedule ahead): a byte of
+ * codes and a LOINC index per item, and the accessions as one string, instead of the items themselves or
+ * five arrays of pointers and a string per item (~80 bytes per item, 120 MB for a 5-minute schedule at
+ * 5,000/s; now ~17).
  */
 export interface Booking {
   labId: string
-  expected: ExpectedStatus[]
-  kinds: ItemKind[]
-  /** the invalid reason per index (only for expected 'rejected') */
-  reasons: (InvalidReason | undefined)[]
-  accessions: string[]
-  loincs: string[]
+  /** per item: expected status | kind << 3 | invalid reason << 6 (indexes in STATUSES, KINDS, REASONS; reason 0 = none) */
+  codes: Uint8Array
+  /** the accessions joined by '\n' (split once, when the submission is sent) */
+  accessions: string
+  /** per item: index of its LOINC code in the interned table (loincOf) */
+  loincs: Uint16Array
 }
+
+const KINDS: readonly ItemKind[] = ['new', 'resend', 'correction', 'cancellation', 'invalid']
+const REASONS: readonly (InvalidReason | undefined)[] = [undefined, 'unknown-loinc', 'dates-reversed', 'bad-nir-key']
+const STATUS_CODE = new Map<ExpectedStatus, number>(STATUSES.map((s, i) => [s, i]))
+const KIND_CODE = new Map<ItemKind, number>(KINDS.map((k, i) => [k, i]))
+const REASON_CODE = new Map<InvalidReason | undefined, number>(REASONS.map((r, i) => [r, i]))
+
+/** LOINC codes seen, interned for the whole process (a handful: the generator's test types and one unknown code) */
+const LOINC_TABLE: string[] = []
+const LOINC_INDEX = new Map<string, number>()
+function loincIndex(loinc: string): number {
+  let i = LOINC_INDEX.get(loinc)
+  if (i === undefined) {
+    if (LOINC_TABLE.length >= 65_536) throw new BenchError('BENCH_TOO_MANY_LOINCS', 'more than 65,536 distinct LOINC codes in one run')
+    i = LOINC_TABLE.length
+    LOINC_TABLE.push(loinc)
+    LOINC_INDEX.set(loinc, i)
+  }
+  return i
+}
+export const loincOf = (b: Booking, i: number): string => LOINC_TABLE[b.loincs[i]]
+export const expectedOf = (b: Booking, i: number): ExpectedStatus => STATUSES[b.codes[i] & 7]
+export const kindOf = (b: Booking, i: number): ItemKind => KINDS[(b.codes[i] >> 3) & 7]
+export const reasonOf = (b: Booking, i: number): InvalidReason | undefined => REASONS[b.codes[i] >> 6]
 
 export function bookingOf(labId: string, items: readonly GeneratedItem[]): Booking {
   const n = items.length
-  const b: Booking = { labId, expected: new Array(n), kinds: new Array(n), reasons: new Array(n), accessions: new Array(n), loincs: new Array(n) }
+  const codes = new Uint8Array(n)
+  const loincs = new Uint16Array(n)
+  const accessions: string[] = new Array(n)
   for (let i = 0; i < n; i++) {
     const g = items[i]
-    b.expected[i] = g.expected
-    b.kinds[i] = g.kind
-    b.reasons[i] = g.invalid?.reason
-    b.accessions[i] = g.item.accession
-    b.loincs[i] = g.item.loinc
+    codes[i] = STATUS_CODE.get(g.expected)! | (KIND_CODE.get(g.kind)! << 3) | (REASON_CODE.get(g.invalid?.reason)! << 6)
+    loincs[i] = loincIndex(g.item.loinc)
+    const a = g.item.accession
+    if (a.includes('\n')) throw new BenchError('BENCH_BAD_ACCESSION', `accession ${JSON.stringify(a)} holds a line feed, the booking's separator`)
+    accessions[i] = a
   }
-  return b
+  return { labId, codes, accessions: accessions.join('\n'), loincs }
 }
 
 interface Submission {
@@ -98,6 +127,8 @@ interface Submission {
   sentMs: number
   /** expected, kinds, reasons and key parts per index (expected is rewritten when the platform refuses an item) */
   b: Booking
+  /** b.accessions split, while the submission waits for its status (dropped with it) */
+  accessions: string[]
   /** observation per index (only for items that write a version) */
   obs: (Observation | undefined)[]
   answered: boolean
@@ -211,13 +242,14 @@ export class BenchLedger {
   submitBooking(b: Booking, sentMs: number): number {
     const id = this.nextSub++
     const labId = b.labId
-    const n = b.expected.length
-    const sub: Submission = { id, labId, sentMs, b, obs: new Array(n), answered: false, statusSeen: false }
+    const n = b.codes.length
+    const accessions = n > 0 ? b.accessions.split('\n') : []
+    const sub: Submission = { id, labId, sentMs, b, accessions, obs: new Array(n), answered: false, statusSeen: false }
     for (let i = 0; i < n; i++) {
-      const expected = b.expected[i]
+      const expected = expectedOf(b, i)
       this.expected[expected]++
       if (expected === 'rejected') {
-        const reason = b.reasons[i]
+        const reason = reasonOf(b, i)
         if (reason) {
           const code = INVALID_REASON_CODES[reason].code
           this.expectedCodes[code] = (this.expectedCodes[code] ?? 0) + 1
@@ -225,7 +257,8 @@ export class BenchLedger {
         continue
       }
       if (expected === 'duplicate') continue
-      const k = keyOf(labId, b.accessions[i], b.loincs[i])
+      const loinc = loincOf(b, i)
+      const k = keyOf(labId, accessions[i], loinc)
       let version: number
       if (expected === 'stored') {
         version = 1
@@ -240,7 +273,7 @@ export class BenchLedger {
         this.stateTally[state]++
         this.keys.set(k, (version << 2) | state)
       }
-      sub.obs[i] = { id: this.nextObs++, key: k, labId, accession: b.accessions[i], loinc: b.loincs[i], version, sentMs }
+      sub.obs[i] = { id: this.nextObs++, key: k, labId, accession: accessions[i], loinc, version, sentMs }
     }
     this.subs.set(id, sub)
     this.counts.submissions++
@@ -287,15 +320,15 @@ export class BenchLedger {
     sub.answered = true
     sub.statusSeen = true
     this.counts.submissions_failed++
-    for (let i = 0; i < sub.b.expected.length; i++) this.withdraw(sub, i)
+    for (let i = 0; i < sub.b.codes.length; i++) this.withdraw(sub, i)
     this.subs.delete(subId)
   }
 
   private withdraw(sub: Submission, i: number): void {
-    const e = sub.b.expected[i]
+    const e = expectedOf(sub.b, i)
     this.expected[e]--
     if (e === 'rejected') {
-      const reason = sub.b.reasons[i]
+      const reason = reasonOf(sub.b, i)
       if (reason) this.expectedCodes[INVALID_REASON_CODES[reason].code]--
       return
     }
@@ -306,7 +339,7 @@ export class BenchLedger {
     }
     // later versions of this key were computed on top of this one: the key leaves the expectations
     if (e === 'stored') {
-      const k = keyOf(sub.labId, sub.b.accessions[i], sub.b.loincs[i])
+      const k = keyOf(sub.labId, sub.accessions[i], loincOf(sub.b, i))
       const cur = this.keys.get(k)
       if (cur !== undefined) {
         this.stateTally[cur & 3]--
@@ -317,8 +350,8 @@ export class BenchLedger {
 
   /** One refused item with its errors: counted under the expected code when it is among them, else the first. */
   private rejection(sub: Submission, index: number, errors: readonly RejectedAnswer[]): void {
-    const e = sub.b.expected[index]
-    const reason = e === 'rejected' ? sub.b.reasons[index] : undefined
+    const e = index >= 0 && index < sub.b.codes.length ? expectedOf(sub.b, index) : undefined
+    const reason = e === 'rejected' ? reasonOf(sub.b, index) : undefined
     const want = reason ? INVALID_REASON_CODES[reason].code : undefined
     const hit = errors.find((x) => x.code === want) ?? errors[0]
     const code = hit?.code ?? 'UNKNOWN'
@@ -329,7 +362,7 @@ export class BenchLedger {
       this.counts.unexpected_rejections++
       this.mismatch({ labId: sub.labId, index, expected: e, observed: 'rejected', detail: `${code} ${field ?? ''}`.trim() })
       this.withdraw(sub, index)
-      sub.b.expected[index] = 'rejected' // booked as what happened, so status counts compare
+      sub.b.codes[index] = (sub.b.codes[index] & ~7) | STATUS_CODE.get('rejected')! // booked as what happened, so status counts compare
       this.expected.rejected++
       return
     }
@@ -360,11 +393,11 @@ export class BenchLedger {
       if (rejectionsFromStatus && it.status === 'rejected') {
         this.rejection(sub, it.index, [{ index: it.index, code: it.error?.code ?? 'UNKNOWN', field: it.error?.field }])
       }
-      const e = sub.b.expected[it.index]
+      const e = it.index >= 0 && it.index < sub.b.codes.length ? expectedOf(sub.b, it.index) : undefined
       if (e !== undefined && e !== it.status) {
         this.counts.status_mismatches++
         if (e === 'rejected') this.counts.missed_rejections++
-        this.mismatch({ labId: sub.labId, index: it.index, expected: e, observed: it.status, detail: sub.b.kinds[it.index] })
+        this.mismatch({ labId: sub.labId, index: it.index, expected: e, observed: it.status, detail: kindOf(sub.b, it.index) })
       }
       const o = sub.obs[it.index]
       if (o) {

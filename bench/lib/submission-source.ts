@@ -25,7 +25,9 @@
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs'
 import { bookingOf, type Booking } from './ledger.ts'
 import { BenchError } from './errors.ts'
-import type { SyntheticLabs } from './synthetic-labs.ts'
+import { Worker } from 'node:worker_threads'
+import type { PregenerateMessage, PregenerateRequest } from './pregenerate-worker.ts'
+import { SyntheticLabs, type SyntheticLabsOptions } from './synthetic-labs.ts'
 
 export interface PlannedSubmission {
   labIndex: number
@@ -35,7 +37,7 @@ export interface PlannedSubmission {
 }
 
 /** a submission generated ahead whose body waits in the spill file */
-interface Spilled {
+export interface SpilledSubmission {
   labIndex: number
   offset: number
   length: number
@@ -43,11 +45,16 @@ interface Spilled {
   booking: Booking
 }
 
+const TSX_API = import.meta.resolve('tsx/esm/api')
+const WORKER_MODULE = new URL('./pregenerate-worker.ts', import.meta.url).href
+
 export class SubmissionSource {
-  private readonly ready: (PlannedSubmission | Spilled | undefined)[] = []
+  private readonly ready: (PlannedSubmission | SpilledSubmission | undefined)[] = []
   /** the spill file (unlinked as soon as opened: nothing is left behind, whatever way the run ends) */
   private fd: number | null = null
   private spillBytes = 0
+  /** generated ahead by a worker thread (pregenerate): nothing can be generated here past the schedule */
+  private scheduleOnly = false
   private head = 0
   private generated = 0
   /** bytes of the bodies generated ahead (all of them, sent or not) */
@@ -91,6 +98,42 @@ export class SubmissionSource {
     }
   }
 
+  /**
+   * The whole schedule generated ahead by a worker thread (bench/lib/pregenerate-worker.ts) into a spill
+   * file, with the generator built from `genOptions` there (the same options give the same items). The
+   * driver's heap then holds only the compact bookings: the generation's garbage and the generator's
+   * history die with the thread. All `max` submissions or an error (past them next() throws): a
+   * generator resumed here would repeat the thread's keys.
+   */
+  static async pregenerate(genOptions: SyntheticLabsOptions, batch: number, max: number, budgetBytes: number, spillPath: string): Promise<SubmissionSource> {
+    // never used here to generate: labIds only (cheap: no items are made)
+    const source = new SubmissionSource(new SyntheticLabs(genOptions), batch, spillPath)
+    source.scheduleOnly = true
+    const req: PregenerateRequest = { gen: genOptions, batch, max, budgetBytes, fd: source.fd! }
+    // tsx registered inside the thread, then the module imported: a thread given `--import tsx` (or a
+    // .ts entry point) still fails on Node 20 with ERR_UNKNOWN_FILE_EXTENSION, and no process-wide flag
+    // of ours (--cpu-prof, --expose-gc) may reach a worker (ERR_WORKER_INVALID_EXEC_ARGV)
+    const entry = `import(${JSON.stringify(TSX_API)}).then((t) => { t.register(); return import(${JSON.stringify(WORKER_MODULE)}) })`
+    const worker = new Worker(entry, { eval: true, workerData: req, execArgv: [] })
+    let bytes = -1
+    worker.on('message', (m: PregenerateMessage) => {
+      if ('chunk' in m) for (const p of m.chunk) source.ready.push(p)
+      else bytes = m.bytes
+    })
+    const code = await new Promise<number>((resolve, reject) => {
+      worker.once('error', reject)
+      worker.once('exit', resolve)
+    })
+    if (code !== 0 || bytes < 0) throw new BenchError('BENCH_PREGENERATE_FAILED', `the generation thread exited with code ${code}`)
+    source.spillBytes = bytes
+    source.aheadBytes = bytes
+    if (source.ready.length < max) {
+      source.close()
+      throw new BenchError('BENCH_PREGENERATE_BUDGET', `${source.ready.length} of ${max} submissions fit in ${Math.round(budgetBytes / 1048576)} MB: raise --pregenerate-mb`)
+    }
+    return source
+  }
+
   get readyCount(): number {
     return this.ready.length - this.head
   }
@@ -109,6 +152,7 @@ export class SubmissionSource {
       }
       return { labIndex: p.labIndex, body, items: p.items, booking: p.booking }
     }
+    if (this.scheduleOnly) throw new BenchError('BENCH_SCHEDULE_EXHAUSTED', `all ${this.ready.length} submissions generated ahead were sent`)
     this.lateGenerated++
     return this.make()
   }

@@ -89,3 +89,26 @@ t.test('SubmissionSource with a spill file: bodies read back byte for byte, in o
   t.equal(spilled.lateGenerated, 2)
   spilled.close()
 })
+
+t.test('SubmissionSource.pregenerate: a worker thread generates the whole schedule as the generator does here; past it next() throws; a short budget is an error', async (t) => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'sidep-pregen-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const opts = { seed: 11, labs: 3, runId: 'rtest' }
+  const src = await SubmissionSource.pregenerate(opts, 30, 5, 1e9, join(dir, 'bodies'))
+  t.same(readdirSync(dir), [], 'the spill file is unlinked')
+  t.equal(src.readyCount, 5)
+  const live = new SyntheticLabs(opts)
+  for (let k = 0; k < 5; k++) {
+    const p = src.next()
+    const items = live.batch(k % 3, 30)
+    t.equal(p.labIndex, k % 3)
+    t.same(p.booking, bookingOf(live.labIds[k % 3], items), `submission ${k}: booking as generated here`)
+    t.same((JSON.parse(p.body.toString()) as { accession: string }[]).map((x) => x.accession), items.map((x) => x.item.accession), `submission ${k}: body items`)
+  }
+  t.throws(() => src.next(), { code: 'BENCH_SCHEDULE_EXHAUSTED' })
+  src.close()
+  await t.rejects(SubmissionSource.pregenerate(opts, 30, 50, 1, join(dir, 'small')), { code: 'BENCH_PREGENERATE_BUDGET' })
+})
