@@ -63,6 +63,7 @@ export async function startPlatform(config: SidepConfig, log: Logger = createLog
   const dccKeys = roles.has('gateway') || roles.has('certifier') ? await loadDccKeys(config, { create: true, privateKey: roles.has('certifier') }) : null
   const clickhouse: ClickHouseClient | null = roles.has('clickhouse-sink') ? createClickHouse(config.clickhouseUrl) : null
   const workers = keys ? new WorkerPool(config.workerThreads, workerKeys(keys)) : null
+  if (workers) telemetry.watchThreads(() => workers.memoryStats())
 
   const processor = roles.has('processor') && pg && workers ? new Processor({ config, topology: t, nc, js, pg, workers, telemetry }) : null
   const sink = clickhouse ? new ClickHouseSink({ config, topology: t, js, clickhouse, telemetry }) : null

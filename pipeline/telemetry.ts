@@ -4,6 +4,7 @@
  */
 import { Registry, Counter, Histogram, Gauge, collectDefaultMetrics } from 'prom-client'
 import type { Logger } from './log.ts'
+import type { ThreadMemory } from '../workers/pool-tasks.ts'
 
 const BATCH_BUCKETS = [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 const SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -24,6 +25,7 @@ export class Telemetry {
   private readonly certificatesRevoked: Counter<'reason'>
   private readonly certificatesSkipped: Counter<'reason'>
   private readonly dccVerifications: Counter<'outcome'>
+  private threadMemorySource: (() => Promise<ThreadMemory[]>) | null = null
 
   constructor(log: Logger) {
     this.log = log
@@ -42,6 +44,34 @@ export class Telemetry {
     this.certificatesRevoked = new Counter({ name: 'sidep_certificates_revoked_total', help: 'EU DCC test certificates revoked, by reason (superseded, cancelled)', labelNames: ['reason'], registers })
     this.certificatesSkipped = new Counter({ name: 'sidep_certificates_skipped_total', help: 'Results that get no certificate, by reason', labelNames: ['reason'], registers })
     this.dccVerifications = new Counter({ name: 'sidep_dcc_verifications_total', help: 'HC1 verifications served, by outcome (valid or the failing step)', labelNames: ['outcome'], registers })
+    // the main thread's heap, spaces, external memory and RSS are the default metrics above; the worker
+    // threads' isolates are invisible to them, so each thread answers a probe task at scrape time
+    const telemetry = this
+    new Gauge({
+      name: 'sidep_thread_memory_bytes',
+      help: 'Worker thread memory by thread id and kind: heap_total, heap_used, external, array_buffers (libsodium wasm memory among them), space_<v8 space> (space_new = young generation)',
+      labelNames: ['thread', 'kind'],
+      registers,
+      async collect() {
+        const source = telemetry.threadMemorySource
+        if (!source) return
+        const stats = await source().catch(() => [] as ThreadMemory[])
+        this.reset()
+        for (const m of stats) {
+          const thread = String(m.threadId)
+          this.set({ thread, kind: 'heap_total' }, m.heapTotal)
+          this.set({ thread, kind: 'heap_used' }, m.heapUsed)
+          this.set({ thread, kind: 'external' }, m.external)
+          this.set({ thread, kind: 'array_buffers' }, m.arrayBuffers)
+          for (const [space, bytes] of Object.entries(m.spaces)) this.set({ thread, kind: `space_${space}` }, bytes)
+        }
+      },
+    })
+  }
+
+  /** Where sidep_thread_memory_bytes reads the worker threads' figures (the platform's thread pool). */
+  watchThreads(source: () => Promise<ThreadMemory[]>): void {
+    this.threadMemorySource = source
   }
 
   submissionReceived(source: 'http' | 'nats' | 'mllp', submissionId: string, labId: string, items: number, accepted: number): void {

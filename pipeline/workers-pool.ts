@@ -1,53 +1,45 @@
 /**
- * The piscina pool that runs workers/ingest-task.ts. Its queue is bounded (back-pressure: a caller awaits
- * when it is full rather than buffering without limit), and each thread receives the keys once.
+ * The ingest side of the platform's thread pool (pipeline/thread-pool.ts, task module
+ * workers/ingest-task.ts through workers/pool-tasks.ts). Admission is bounded (back-pressure: a full queue
+ * answers 503 OVERLOADED, labs retry, instead of buffering bodies), and each thread receives the keys once.
  */
-import { Piscina } from 'piscina'
 import type { WorkerKeys } from './keys/key-store.ts'
 import type { AdmitTask, AdmitOutcome, ProcessTask, ProcessedMessage } from '../workers/ingest-task.ts'
-
-const TASK_MODULE = new URL('../workers/ingest-task.ts', import.meta.url).href
-// Worker threads do not inherit loader hooks registered through the API: give them tsx explicitly.
-const TSX = import.meta.resolve('tsx')
+import type { ThreadMemory } from '../workers/pool-tasks.ts'
+import { ThreadPool, registerSharedThreadPool, ADMIT_QUEUE_PER_THREAD } from './thread-pool.ts'
 
 export class WorkerPool {
-  private readonly piscina: Piscina
+  private readonly pool: ThreadPool
+  private readonly admitLimit: number
 
   constructor(threads: number, keys: WorkerKeys) {
-    const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', TSX]
-    this.piscina = new Piscina({
-      filename: TASK_MODULE,
-      minThreads: threads,
-      maxThreads: threads,
-      // a queued admit task holds a whole HTTP body: a short queue bounds that memory, and a full queue
-      // answers 503 OVERLOADED (labs retry) instead of buffering
-      maxQueue: threads * 8,
-      // each thread's heap is capped so the process's footprint stays bounded (a task is at most one body
-      // or one byte-bounded batch); V8 otherwise lets every isolate's old space grow lazily
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
-      execArgv,
-      workerData: { keys },
-    })
-    // a thread that dies is replaced by piscina and its task rejected to the caller; the event itself must
-    // not crash the process
-    this.piscina.on('error', (err: Error) => {
-      process.emitWarning(`worker thread failed: ${err.message}`)
-    })
+    this.pool = new ThreadPool(threads, keys)
+    this.admitLimit = threads * ADMIT_QUEUE_PER_THREAD
+    // the certifier's signing tasks run on these threads too (SigningPool borrows the registered pool)
+    registerSharedThreadPool(this.pool)
   }
 
   admit(task: Omit<AdmitTask, 'kind'>): Promise<AdmitOutcome> {
-    return this.piscina.run({ ...task, kind: 'admit' })
+    // a queued admit task holds a whole HTTP body: bound them here, below piscina's own maxQueue, so the
+    // processor's and the signer's tasks always find room. Same message as piscina's (the gateway maps it).
+    if (this.pool.queueSize >= this.admitLimit) return Promise.reject(new Error('Task queue is at limit'))
+    return this.pool.piscina.run({ ...task, kind: 'admit' })
   }
 
   process(task: Omit<ProcessTask, 'kind'>): Promise<ProcessedMessage[]> {
-    return this.piscina.run({ ...task, kind: 'process' })
+    return this.pool.piscina.run({ ...task, kind: 'process' })
   }
 
   get threads(): number {
-    return this.piscina.threads.length
+    return this.pool.threads
+  }
+
+  /** Each thread's heap and external memory, for /metrics. */
+  memoryStats(): Promise<ThreadMemory[]> {
+    return this.pool.memoryStats()
   }
 
   async destroy(): Promise<void> {
-    await this.piscina.destroy()
+    await this.pool.release()
   }
 }

@@ -1,31 +1,25 @@
 /**
- * The piscina pool that signs DCCs: workers/dcc/sign-batch.ts, one task per slice of a batch (DESIGN.md
+ * DCC signing on worker threads: workers/dcc/sign-batch.ts, one task per slice of a batch (DESIGN.md
  * "Performance model": ~38k ES256 signatures/s/core, a worker round trip ~50 µs, so tasks carry hundreds of
- * certificates, never one). Signing never runs on the event loop. The queue is bounded: a caller awaits
- * rather than buffering without limit.
+ * certificates, never one). Signing never runs on the event loop.
+ *
+ * The threads are the platform's one pool (pipeline/thread-pool.ts), shared with the ingest tasks when this
+ * process runs them too; a certifier running alone gets a pool of its own. The signer has at most one task
+ * per thread in flight, which the pool's queue always has room for.
  */
-import { Piscina } from 'piscina'
 import type { SignBatchItem, SignBatchResult, SignBatchTask } from '../../workers/dcc/sign-batch.ts'
 import type { SignerMaterial } from '../../workers/dcc/keys.ts'
-
-const TASK_MODULE = new URL('../../workers/dcc/sign-batch.ts', import.meta.url).href
-// Worker threads do not inherit loader hooks registered through the API: give them tsx explicitly.
-const TSX = import.meta.resolve('tsx')
+import { ThreadPool, sharedThreadPool } from '../thread-pool.ts'
 
 export class SigningPool {
-  private readonly piscina: Piscina
+  private readonly pool: ThreadPool
 
   constructor(threads: number) {
-    const execArgv = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', TSX]
-    // heap capped per thread (see workers-pool.ts): a signing task holds a few hundred payloads
-    this.piscina = new Piscina({ filename: TASK_MODULE, minThreads: threads, maxThreads: threads, maxQueue: threads * 8, resourceLimits: { maxOldGenerationSizeMb: 128 }, execArgv })
-    this.piscina.on('error', (err: Error) => {
-      process.emitWarning(`signing thread failed: ${err.message}`)
-    })
+    this.pool = sharedThreadPool()?.acquire() ?? new ThreadPool(threads)
   }
 
   get threads(): number {
-    return this.piscina.threads.length
+    return this.pool.threads
   }
 
   /** Signs every item, split across the threads; the HC1 strings come back in input order. */
@@ -36,13 +30,13 @@ export class SigningPool {
     const tasks: Array<Promise<SignBatchResult>> = []
     for (let i = 0; i < items.length; i += size) {
       const task: SignBatchTask = { signer, iss, items: items.slice(i, i + size) }
-      tasks.push(this.piscina.run(task))
+      tasks.push(this.pool.piscina.run(task, { name: 'signBatch' }))
     }
     const results = await Promise.all(tasks)
     return { kid: results[0].kid, hc1: results.flatMap((r) => r.hc1) }
   }
 
   async destroy(): Promise<void> {
-    await this.piscina.destroy()
+    await this.pool.release()
   }
 }
