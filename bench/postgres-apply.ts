@@ -15,6 +15,12 @@
  * (the --baseline flag that loaded 002's function is gone with that function: 006 dropped it; figures before
  * and after each migration are in the commit messages)
  *   --busy N    keep N extra threads spinning during the measurement (a loaded machine)
+ *   --explain   auto_explain every statement of the bench's session, nested ones included (the statements of
+ *               sidep_apply_staged), with row counts and each statement's duration (no per-node timing: it would inflate them), into the server log (/var/log/postgresql/): where the
+ *               backend's time goes. Timing every plan node costs CPU too: pg_cpu_us is then not comparable.
+ *
+ * wal_b: WAL bytes per item over the measured batches (pg_current_wal_insert_lsn before and after). WAL is
+ * the cluster's, so another session writing meanwhile adds to it: compare on a quiet server, several rounds.
  *
  * pg_cpu_us: CPU time (utime + stime, /proc/<pid>/stat) of the PostgreSQL backend that ran the batches, per
  * item, over all the measured batches: unlike items/s it hardly moves when other work shares the cores, so
@@ -39,16 +45,18 @@ interface PgBenchConfig {
   batches: number
   busy: number
   url: string
+  explain: boolean
   help: boolean
 }
-const DEFAULTS: PgBenchConfig = { batches: 5, busy: 0, url: 'postgres://root@127.0.0.1:5432/sidep_pgbench', help: false }
+const DEFAULTS: PgBenchConfig = { batches: 5, busy: 0, url: 'postgres://root@127.0.0.1:5432/sidep_pgbench', explain: false, help: false }
 const FLAGS: Record<string, FlagSpec<PgBenchConfig>> = {
   '--batches': { kind: 'value', key: 'batches', parse: (r, f) => parseInteger(r, f, 1, 100) },
   '--busy': { kind: 'value', key: 'busy', parse: (r, f) => parseInteger(r, f, 0, 16) },
   '--url': { kind: 'value', key: 'url', parse: (r) => r },
+  '--explain': { kind: 'boolean', key: 'explain', value: true },
   '--help': { kind: 'boolean', key: 'help', value: true },
 }
-const USAGE = 'Usage: npm run bench:pg [-- --batches 5 --busy 2 --url postgres://root@127.0.0.1:5432/sidep_pgbench]'
+const USAGE = 'Usage: npm run bench:pg [-- --batches 5 --busy 2 --explain --url postgres://root@127.0.0.1:5432/sidep_pgbench]'
 
 const LAB = 'lab-pgbench'
 const PER_MESSAGE = 250
@@ -102,6 +110,8 @@ interface ScenarioResult {
   median_batch_ms: number
   /** CPU µs of the PostgreSQL backend per item, all measured batches */
   pg_cpu_us: number
+  /** WAL bytes per item, all measured batches (the whole cluster's WAL: noisy if others write) */
+  wal_b: number
   statuses: Record<string, number>
 }
 
@@ -117,6 +127,10 @@ async function main(cfg: PgBenchConfig): Promise<void> {
   // one connection, kept open: its backend's CPU is what pg_cpu_us measures
   const db = new pg.Pool({ connectionString: cfg.url, max: 1, idleTimeoutMillis: 0 })
   const backendPid = (await db.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number
+  if (cfg.explain) {
+    await db.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
+                    SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off`)
+  }
   await db.query(`INSERT INTO labs (lab_id, name, token_hash) VALUES ($1, 'bench', $2)`, [LAB, randomBytes(32)])
 
   const keys = { pseudonymKeyId: 'pk-bench', pseudonymKey: randomBytes(32), sealKeyId: 'sk-bench', sealKey: randomBytes(32) }
@@ -130,19 +144,23 @@ async function main(cfg: PgBenchConfig): Promise<void> {
   const run = async (scenario: string, batch: number, makeBatch: () => Item[], reuse?: ProcessedMessage[]): Promise<void> => {
     const times: number[] = []
     let cpu = 0
+    let wal = 0
     const statuses: Record<string, number> = {}
     let items = 0
     // one warm-up batch (plans cached, buffers warm), then the measured ones
     for (let b = 0; b <= cfg.batches; b++) {
       const msgs = reuse ?? (await build(wp, makeBatch()))
+      const w0 = (await db.query('SELECT pg_current_wal_insert_lsn() AS l')).rows[0].l as string
       const c0 = readCpuSeconds(backendPid) ?? NaN
       const t0 = performance.now()
       const out = await applyToPostgres(db, msgs)
       const ms = performance.now() - t0
       const c1 = readCpuSeconds(backendPid) ?? NaN
+      const w1 = (await db.query('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::float8 AS d', [w0])).rows[0].d as number
       if (b === 0) continue
       times.push(ms)
       cpu += c1 - c0
+      wal += w1
       items += out.size
       for (const o of out.values()) {
         const k = o.replay ? `replay:${o.status}` : o.status
@@ -154,10 +172,10 @@ async function main(cfg: PgBenchConfig): Promise<void> {
     const r: ScenarioResult = {
       scenario, batch, batches: cfg.batches, items, seconds: Math.round(seconds * 1000) / 1000,
       items_per_s: Math.round(items / seconds), median_batch_ms: Math.round(times[times.length >> 1]),
-      pg_cpu_us: Math.round((cpu * 1e6) / items), statuses,
+      pg_cpu_us: Math.round((cpu * 1e6) / items), wal_b: Math.round(wal / items), statuses,
     }
     results.push(r)
-    console.log(`${scenario.padEnd(18)} ${String(r.items_per_s).padStart(7)} items/s  median batch ${String(r.median_batch_ms).padStart(5)} ms  PG CPU ${String(r.pg_cpu_us).padStart(4)} µs/item  ${JSON.stringify(statuses)}`)
+    console.log(`${scenario.padEnd(18)} ${String(r.items_per_s).padStart(7)} items/s  median batch ${String(r.median_batch_ms).padStart(5)} ms  PG CPU ${String(r.pg_cpu_us).padStart(4)} µs/item  WAL ${String(r.wal_b).padStart(5)} B/item  ${JSON.stringify(statuses)}`)
   }
 
   const newBatch = (n: number) => () => {
