@@ -8,6 +8,8 @@
  *   normalise     identityKey (INS, or normalised name + first given name + birth date + sex)
  *   pseudonymise  pseudonymOf (keyed BLAKE2b-256, libsodium)
  *   seal          seal of the contact fields (crypto_secretbox), as the PostgreSQL row carries them
+ *   pg-row        pgRowFor: the COPY line of an accepted result (content hash, seal, UUIDv7, escaping)
+ *   fact          factJsonTailOf: the FEED fact JSON of a result
  *   json-parse    JSON.parse of an INGEST message body (what the processor decodes first)
  * and the whole `process` task of workers/ingest-task.ts on the gateway's authenticated envelopes (check the
  * tag, decode, normalise, pseudonymise, seal, build the PostgreSQL rows and the FEED facts) through a real piscina pool (pipeline/workers-pool.ts)
@@ -24,6 +26,8 @@ import { validateItem } from '../workers/validate/validate.ts'
 import { identityKey } from '../workers/validate/identity.ts'
 import { initSodium, pseudonymOf } from '../workers/validate/pseudonym.ts'
 import { seal } from '../workers/seal.ts'
+import { pgRowFor } from '../workers/pg-row.ts'
+import { factJsonTailOf } from '../workers/fact.ts'
 import { sodiumReady } from '../workers/sodium.ts'
 import { sealEnvelope } from '../workers/envelope.ts'
 import { Packr } from 'msgpackr'
@@ -132,6 +136,8 @@ export async function runWorkersBench(cfg: WorkersBenchConfig): Promise<{ stages
   const key = randomBytes(32)
   const sealKey = randomBytes(32)
   const contacts = valid.map((r) => JSON.stringify({ address: r.patient.address, phone: r.patient.phone, email: r.patient.email }))
+  const pseudonyms = identities.slice(0, 1).map((id) => pseudonymOf(id, key))
+  const rowKeys = { pseudonymKeyId: 'pk-bench', sealKey, sealKeyId: 'sk-bench' }
   const bodies: string[] = []
   for (let i = 0; i < raw.length; i += 500) bodies.push(JSON.stringify(raw.slice(i, i + 500).map((r) => r.item)))
 
@@ -141,6 +147,8 @@ export async function runWorkersBench(cfg: WorkersBenchConfig): Promise<{ stages
     timeStage('normalise (identityKey)', valid, cfg.rounds, (r) => identityKey(r.patient)),
     timeStage('pseudonymise (keyed BLAKE2b)', identities, cfg.rounds, (id) => pseudonymOf(id, key)),
     timeStage('seal contact fields', contacts, cfg.rounds, (c) => seal(c, sealKey, 'sk-bench')),
+    timeStage('pg-row (pgRowFor)', valid, cfg.rounds, (r) => pgRowFor(r, 'lab:bench', 0, 1, pseudonyms[0], rowKeys)),
+    timeStage('fact (factJsonTailOf)', valid, cfg.rounds, (r) => factJsonTailOf(r, pseudonyms[0], 'pk-bench')),
   ]
   // json-parse ran per body: report it per result
   const jp = stages[0]
