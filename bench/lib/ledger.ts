@@ -20,6 +20,7 @@
 import type { ExpectedStatus, GeneratedItem, InvalidReason, ItemKind } from './synthetic-labs.ts'
 import { LatencyRecorder } from './percentiles.ts'
 import { BenchError } from './errors.ts'
+import { KeyStates } from './key-states.ts'
 
 /** The platform's error code (and field paths) for each invalid item the generator makes. */
 export const INVALID_REASON_CODES: Readonly<Record<InvalidReason, { code: string; fields: readonly string[] }>> = Object.freeze({
@@ -77,8 +78,13 @@ export interface Booking {
   codes: Uint8Array
   /** the accessions joined by '\n' (split once, when the submission is sent) */
   accessions: string
-  /** per item: index of its LOINC code in the interned table (loincOf) */
+  /** per item: index of its LOINC code in loincNames */
   loincs: Uint16Array
+  /**
+   * the submission's distinct LOINC codes (a handful): carried by the booking, not interned per process,
+   * since bookings are made in the generation thread and read in the main one
+   */
+  loincNames: string[]
 }
 
 const KINDS: readonly ItemKind[] = ['new', 'resend', 'correction', 'cancellation', 'invalid']
@@ -87,20 +93,7 @@ const STATUS_CODE = new Map<ExpectedStatus, number>(STATUSES.map((s, i) => [s, i
 const KIND_CODE = new Map<ItemKind, number>(KINDS.map((k, i) => [k, i]))
 const REASON_CODE = new Map<InvalidReason | undefined, number>(REASONS.map((r, i) => [r, i]))
 
-/** LOINC codes seen, interned for the whole process (a handful: the generator's test types and one unknown code) */
-const LOINC_TABLE: string[] = []
-const LOINC_INDEX = new Map<string, number>()
-function loincIndex(loinc: string): number {
-  let i = LOINC_INDEX.get(loinc)
-  if (i === undefined) {
-    if (LOINC_TABLE.length >= 65_536) throw new BenchError('BENCH_TOO_MANY_LOINCS', 'more than 65,536 distinct LOINC codes in one run')
-    i = LOINC_TABLE.length
-    LOINC_TABLE.push(loinc)
-    LOINC_INDEX.set(loinc, i)
-  }
-  return i
-}
-export const loincOf = (b: Booking, i: number): string => LOINC_TABLE[b.loincs[i]]
+export const loincOf = (b: Booking, i: number): string => b.loincNames[b.loincs[i]]
 export const expectedOf = (b: Booking, i: number): ExpectedStatus => STATUSES[b.codes[i] & 7]
 export const kindOf = (b: Booking, i: number): ItemKind => KINDS[(b.codes[i] >> 3) & 7]
 export const reasonOf = (b: Booking, i: number): InvalidReason | undefined => REASONS[b.codes[i] >> 6]
@@ -110,15 +103,21 @@ export function bookingOf(labId: string, items: readonly GeneratedItem[]): Booki
   const codes = new Uint8Array(n)
   const loincs = new Uint16Array(n)
   const accessions: string[] = new Array(n)
+  const loincNames: string[] = []
   for (let i = 0; i < n; i++) {
     const g = items[i]
     codes[i] = STATUS_CODE.get(g.expected)! | (KIND_CODE.get(g.kind)! << 3) | (REASON_CODE.get(g.invalid?.reason)! << 6)
-    loincs[i] = loincIndex(g.item.loinc)
+    let li = loincNames.indexOf(g.item.loinc)
+    if (li < 0) {
+      if (loincNames.length === 65_536) throw new BenchError('BENCH_TOO_MANY_LOINCS', 'more than 65,536 distinct LOINC codes in one submission')
+      li = loincNames.push(g.item.loinc) - 1
+    }
+    loincs[i] = li
     const a = g.item.accession
     if (a.includes('\n')) throw new BenchError('BENCH_BAD_ACCESSION', `accession ${JSON.stringify(a)} holds a line feed, the booking's separator`)
     accessions[i] = a
   }
-  return { labId, codes, accessions: accessions.join('\n'), loincs }
+  return { labId, codes, accessions: accessions.join('\n'), loincs, loincNames }
 }
 
 interface Submission {
@@ -169,10 +168,11 @@ export class BenchLedger {
   private readonly subs = new Map<number, Submission>()
   /**
    * current version and state the platform should hold per key, packed in a small integer
-   * (version × 4 + state code, a V8 Smi: no object per key), and the keys counted per state as they
+   * (version × 4 + state code, a V8 Smi: no object per key; bench/lib/key-states.ts keeps the key itself
+   * as a small integer too), and the keys counted per state as they
    * change, so the end of the run reads tallies instead of walking 1.4 M entries
    */
-  private readonly keys = new Map<string, number>()
+  private readonly keys = new KeyStates()
   private readonly stateTally = [0, 0, 0]
   /** observations not yet seen in PostgreSQL, in send order */
   private readonly pgPending = new Map<number, Observation>()
@@ -258,22 +258,22 @@ export class BenchLedger {
       }
       if (expected === 'duplicate') continue
       const loinc = loincOf(b, i)
-      const k = keyOf(labId, accessions[i], loinc)
+      const accession = accessions[i]
       let version: number
       if (expected === 'stored') {
         version = 1
-        this.keys.set(k, 4 + FINAL)
+        this.keys.set(labId, accession, loinc, 4 + FINAL)
         this.stateTally[FINAL]++
       } else {
-        const cur = this.keys.get(k)
+        const cur = this.keys.get(labId, accession, loinc)
         if (cur === undefined) continue // its first version was refused: nothing sensible to expect
         version = (cur >> 2) + 1
         const state = expected === 'cancelled' ? CANCELLED : CORRECTED
         this.stateTally[cur & 3]--
         this.stateTally[state]++
-        this.keys.set(k, (version << 2) | state)
+        this.keys.set(labId, accession, loinc, (version << 2) | state)
       }
-      sub.obs[i] = { id: this.nextObs++, key: k, labId, accession: accessions[i], loinc, version, sentMs }
+      sub.obs[i] = { id: this.nextObs++, key: keyOf(labId, accession, loinc), labId, accession, loinc, version, sentMs }
     }
     this.subs.set(id, sub)
     this.counts.submissions++
@@ -339,11 +339,12 @@ export class BenchLedger {
     }
     // later versions of this key were computed on top of this one: the key leaves the expectations
     if (e === 'stored') {
-      const k = keyOf(sub.labId, sub.accessions[i], loincOf(sub.b, i))
-      const cur = this.keys.get(k)
+      const accession = sub.accessions[i]
+      const loinc = loincOf(sub.b, i)
+      const cur = this.keys.get(sub.labId, accession, loinc)
       if (cur !== undefined) {
         this.stateTally[cur & 3]--
-        this.keys.delete(k)
+        this.keys.delete(sub.labId, accession, loinc)
       }
     }
   }

@@ -107,6 +107,11 @@ t.test('SubmissionSource.pregenerate: a worker thread generates the whole schedu
     t.equal(p.labIndex, k % 3)
     t.same(p.booking, bookingOf(live.labIds[k % 3], items), `submission ${k}: booking as generated here`)
     t.same((JSON.parse(p.body.toString()) as { accession: string }[]).map((x) => x.accession), items.map((x) => x.item.accession), `submission ${k}: body items`)
+    // the booking made in the thread reads back here (nothing interned per thread): the ledger's keys match the items
+    const l = new BenchLedger(T0)
+    l.answer(l.submitBooking(p.booking, T0), p.items, [], T0)
+    const stored = items.filter((x) => x.expected === 'stored')
+    t.same(l.pendingPg().filter((o) => o.version === 1).map((o) => [o.labId, o.accession, o.loinc]), stored.map((x) => [x.labId, x.item.accession, x.item.loinc]), `submission ${k}: keys as the items'`)
   }
   t.throws(() => src.next(), { code: 'BENCH_SCHEDULE_EXHAUSTED' })
   src.close()
