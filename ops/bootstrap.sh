@@ -89,6 +89,11 @@ if ! curl -fsS --max-time 2 http://127.0.0.1:8123/ping >/dev/null 2>&1; then
     say "installing clickhouse-server from Debian's packages (one time)"
     apt_install clickhouse-server
   fi
+  # a server still shutting down holds its files and ports: a new one started now would exit at once
+  if pgrep -x clickhouse-serv >/dev/null 2>&1 || pgrep -x clickhouse-server >/dev/null 2>&1; then
+    say "waiting for a clickhouse-server that is stopping"
+    wait_for "clickhouse-server shutdown" 120 sh -c '! pgrep -x clickhouse-serv >/dev/null && ! pgrep -x clickhouse-server >/dev/null' || true
+  fi
   say "starting clickhouse-server on 127.0.0.1:8123"
   $SUDO mkdir -p /var/run/clickhouse-server /var/log/clickhouse-server
   $SUDO clickhouse-server --daemon --config-file=/etc/clickhouse-server/config.xml \
