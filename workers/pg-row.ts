@@ -2,7 +2,7 @@
  * The rows the processor stages for sidep_apply_staged (sql/postgres/006_apply_staged.sql): one line per item,
  * accepted or rejected, in PostgreSQL's COPY text format (tab-separated columns, `\N` for NULL, backslash
  * escapes; PostgreSQL documentation, "COPY", section "Text Format"), built in the worker so the main thread
- * only prefixes the arrival order and joins. The columns are those of sidep_apply_b6 after `ord`, in the order
+ * only prefixes the arrival order and joins. The columns are those of sidep_staged_items after `ord`, in the order
  * of COPY_COLUMNS. Identified fields go to PostgreSQL only; the contact fields are sealed (crypto_secretbox)
  * before they leave the worker.
  *

@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL stage of the processor: one transaction per batch records the submissions, stages every
  * item by COPY (the worker's lines from workers/pg-row.ts, each prefixed with its arrival order) and applies
- * them with sidep_apply_staged (sql/postgres/006_apply_staged.sql; its staging table sidep_apply_b8 and the
- * json record from 008_apply_record_json.sql; 004 took one jsonb parameter, 002 went item by item). The
+ * them with sidep_apply_staged (sql/postgres/006_apply_staged.sql; its staging table sidep_staged_items and the
+ * json record; 004 took one jsonb parameter, 002 went item by item). The
  * decision (stored, duplicate, corrected, cancelled, superseded) is made there, under row locks taken in key
  * order, so it is the same whichever processor instance commits first. Measured by `npm run bench:pg`.
  */
@@ -12,7 +12,7 @@ import { classifyPgError } from '../postgres/pool.ts'
 import type { ProcessedMessage } from '../../workers/ingest-task.ts'
 import { COPY_COLUMNS } from '../../workers/pg-row.ts'
 
-const COPY_SQL = `COPY sidep_apply_b8 (ord, ${COPY_COLUMNS}) FROM STDIN`
+const COPY_SQL = `COPY sidep_staged_items (ord, ${COPY_COLUMNS}) FROM STDIN`
 
 export interface ItemOutcome {
   submissionId: string

@@ -28,10 +28,50 @@
 -- A result id that results does not hold raises no_data_found (P0002) and writes nothing: the caller
 -- dead-letters that message (RESULT_UNKNOWN), as it did when the read before signing found it missing.
 
+-- The revocation pass names the certificates to look at by result id (`= ANY` on the primary key's first
+-- column): an index probe per revisable result. Joined by hash to the batch's array instead, the planner (no
+-- estimate for an array) read the whole certificates table for every batch holding a correction or a
+-- cancellation, while the batch's results rows were locked (auto_explain during `npm run bench` at 4,500
+-- results/s: 75-170 ms per batch at 120,000 certificates, growing with the table; now ~1 ms).
+--
+-- (Written as one migration: the steps measured one by one during issue 3 never reached a deployed database.)
+
 -- ci_hash (SHA-256 of ci) is UNIQUE, which makes ci unique too, and no query looks a certificate up by ci
 -- (pipeline/gateway/certificate-reads.ts: by result, by ci_hash, revoked ones by exp): its unique index was
 -- one more random-key B-tree insert per certificate.
 ALTER TABLE certificates DROP CONSTRAINT IF EXISTS certificates_ci_key;
+
+-- The certificates' and skips' foreign keys to results replaced by one statement-level cascade on results
+-- (issue 3: the certifier's PostgreSQL CPU per result). A foreign key checks every inserted row with an SPI
+-- query (SELECT 1 FROM results WHERE result_id = $1 FOR KEY SHARE), queued as an AFTER ROW trigger event: with
+-- auto_explain in bench/dcc-store.ts, 10,000 such checks for 10,000 certificates and skips. The certifier
+-- (sidep_certifier_record, below) is the only writer of both tables and inserts only for result ids that
+-- its step 1 found and locked FOR NO KEY UPDATE until commit (a missing one raises no_data_found and nothing
+-- is written): the check can never fail there, and the lock it asked for is already held in a stronger mode.
+--
+-- What the foreign key also did, and still happens:
+--   * ON DELETE CASCADE: a DELETE of results rows (the retention purge, DESIGN.md "Privacy and security")
+--     deletes their certificates and skips, now by sidep_results_cascade below, in the same statement's
+--     AFTER trigger, from the deleted rows' transition table (one DELETE per table per statement, not per row);
+--   * a certificate never outlives its result, concurrently either: DELETE locks the results row FOR UPDATE,
+--     which conflicts with the certifier's FOR NO KEY UPDATE, so a certifier either finds the row gone
+--     (no_data_found) or commits its certificate before the DELETE's trigger looks (READ COMMITTED: the
+--     trigger's DELETE takes a new snapshot).
+-- 
+
+ALTER TABLE certificates DROP CONSTRAINT IF EXISTS certificates_result_id_fkey;
+ALTER TABLE certificate_skips DROP CONSTRAINT IF EXISTS certificate_skips_result_id_fkey;
+
+CREATE OR REPLACE FUNCTION sidep_results_cascade() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM certificates c USING gone g WHERE c.result_id = g.result_id;
+  DELETE FROM certificate_skips s USING gone g WHERE s.result_id = g.result_id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER results_cascade_certificates AFTER DELETE ON results
+  REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sidep_results_cascade();
 
 CREATE OR REPLACE FUNCTION sidep_certifier_record(
   p_result_ids uuid[],
@@ -44,13 +84,13 @@ DECLARE
   v_id        uuid[];
   v_version   integer[];
   v_state     text[];
-  v_revisable boolean;
+  v_revisable uuid[];
   v_unknown   integer;
 BEGIN
   issued := 0; skipped := 0; superseded := 0; cancelled := 0;
 
   -- 1. lock the batch's results rows in key order; read the current version and state from them
-  SELECT array_agg(l.result_id), array_agg(l.version), array_agg(l.state), coalesce(bool_or(l.version > 1 OR l.state = 'cancelled'), false)
+  SELECT array_agg(l.result_id), array_agg(l.version), array_agg(l.state), array_agg(l.result_id) FILTER (WHERE l.version > 1 OR l.state = 'cancelled')
     INTO v_id, v_version, v_state, v_revisable
     FROM (SELECT r.result_id, r.version, r.state FROM results r WHERE r.result_id = ANY (p_result_ids)
            ORDER BY r.lab_id, r.accession, r.loinc FOR NO KEY UPDATE) l;
@@ -83,12 +123,14 @@ BEGIN
 
   -- 4. revocation pass, from what results says (not the batch): older versions 'superseded', every
   --    certificate of a cancelled result 'cancelled'. A version-1 result that is not cancelled has none.
-  IF v_revisable THEN
+  IF v_revisable IS NOT NULL THEN
     WITH revoked AS (
       UPDATE certificates c
          SET revoked_at = now(), revoked_reason = CASE WHEN cur.state = 'cancelled' THEN 'cancelled' ELSE 'superseded' END
         FROM unnest(v_id, v_version, v_state) AS cur(result_id, version, state)
-       WHERE (cur.version > 1 OR cur.state = 'cancelled')
+       -- the certificates of those results only, found through the primary key (result_id, version)
+       WHERE c.result_id = ANY (v_revisable)
+         AND (cur.version > 1 OR cur.state = 'cancelled')
          AND c.result_id = cur.result_id AND c.revoked_at IS NULL
          AND (c.version < cur.version OR cur.state = 'cancelled')
       RETURNING c.revoked_reason

@@ -2,7 +2,7 @@
 // PostgreSQL: only the current version gets a certificate, once; corrections and cancellations revoke; an
 // unknown result id writes nothing (RESULT_UNKNOWN); the results rows stay locked FOR NO KEY UPDATE until
 // commit (the ordering guarantee against the processor); overlapping batches in opposite orders never
-// deadlock; deleting results deletes their certificates and skips (009: a statement-level cascade in place of
+// deadlock; deleting results deletes their certificates and skips (a statement-level cascade in place of
 // the foreign keys).
 import t from 'tap'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
@@ -96,7 +96,7 @@ t.test('overlapping batches in opposite orders, concurrently: no deadlock, each 
   t.equal(rows[0].n, 200)
 })
 
-t.test('deleting results deletes their certificates and skips, and only theirs (009)', async (t) => {
+t.test('deleting results deletes their certificates and skips, and only theirs', async (t) => {
   const [a, b, c] = await addResults(3)
   await writeCertificates(pool, [a, b, c], [cert(a, 1), cert(b, 1)], [{ resultId: c, version: 1, reason: 'SEROLOGY' }])
   await pool.query('DELETE FROM results WHERE result_id = ANY($1::uuid[])', [[a, c]])
