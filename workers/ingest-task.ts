@@ -269,6 +269,20 @@ export interface ProcessTask {
   messages: IngestMessage[]
 }
 
+/** What every envelope version says of its submission, and the items the gateway already rejected. */
+function takeEnvelopeHeader(out: ProcessedMessage, e: Pick<IngestEnvelope, 'submissionId' | 'format' | 'channel' | 'receivedAt' | 'itemCount' | 'rejected'>, labId: string): void {
+  // envelope submission ids are namespaced by lab so a forged one cannot touch another lab's submission
+  out.submissionId = e.submissionId.startsWith(`${labId}:`) ? e.submissionId : `${labId}:${e.submissionId}`
+  out.format = e.format
+  out.source = e.channel === 'mllp' ? 'mllp' : 'http'
+  out.receivedAt = e.receivedAt
+  out.itemCount = e.itemCount
+  for (const r of e.rejected) {
+    out.rejected.push({ index: r.index, errors: r.errors })
+    out.pgRows.push(rejectedRow(out.submissionId, r.index, r.errors))
+  }
+}
+
 function processMessage(m: IngestMessage, now: number, k: ThreadKeys): ProcessedMessage {
   const out: ProcessedMessage = {
     seq: m.seq, labId: m.labId, submissionId: m.fallbackSubmissionId, format: 'json', source: m.envelope ? 'http' : 'nats',
@@ -284,17 +298,8 @@ function processMessage(m: IngestMessage, now: number, k: ThreadKeys): Processed
       out.unreadable = { code: 'MALFORMED_ENVELOPE', field: '', message: (err as Error).message }
       return out
     }
-    // envelope submission ids are namespaced by lab so a forged one cannot touch another lab's submission
-    out.submissionId = e.submissionId.startsWith(`${m.labId}:`) ? e.submissionId : `${m.labId}:${e.submissionId}`
-    out.format = e.format
-    out.source = e.channel === 'mllp' ? 'mllp' : 'http'
-    out.receivedAt = e.receivedAt
-    out.itemCount = e.itemCount
+    takeEnvelopeHeader(out, e, m.labId)
     entries = e.items
-    for (const r of e.rejected) {
-      out.rejected.push({ index: r.index, errors: r.errors })
-      out.pgRows.push(rejectedRow(out.submissionId, r.index, r.errors))
-    }
   } else {
     const parsed = parseItems(m.data, 5000)
     if ('error' in parsed) {
@@ -343,15 +348,7 @@ function processTrusted(m: IngestMessage, out: ProcessedMessage, k: ThreadKeys):
     out.unreadable = { code, field: '', message: (err as Error).message }
     return out
   }
-  out.submissionId = e.submissionId.startsWith(`${m.labId}:`) ? e.submissionId : `${m.labId}:${e.submissionId}`
-  out.format = e.format
-  out.source = e.channel === 'mllp' ? 'mllp' : 'http'
-  out.receivedAt = e.receivedAt
-  out.itemCount = e.itemCount
-  for (const r of e.rejected) {
-    out.rejected.push({ index: r.index, errors: r.errors })
-    out.pgRows.push(rejectedRow(out.submissionId, r.index, r.errors))
-  }
+  takeEnvelopeHeader(out, e, m.labId)
   const acc = newAccepted()
   let i = 0
   if (e.results.length) {
