@@ -2,33 +2,18 @@
  * Contact fields (address, phone, e-mail) are sealed with libsodium crypto_secretbox (XSalsa20-Poly1305)
  * before they leave the worker, so PostgreSQL never holds them in clear. Layout: keyId, 0x00, nonce, box.
  */
-import { randomFillSync } from 'node:crypto'
 import { sodium, secretboxView } from './sodium.ts'
+import { takeRandomBytes } from './random-pool.ts'
 
-const NONCE_BYTES = 24 // crypto_secretbox_NONCEBYTES (XSalsa20: 192-bit nonces, safe to draw at random)
-
-// Nonces come from the OS CSPRNG through node:crypto (libsodium-wrappers' randombytes_buf costs ~65 µs a
-// call from WebAssembly), drawn from a pool filled 64 KiB at a time: one randomFillSync per 2,730 nonces
-// instead of one per nonce (it was 7% of a worker thread). Each pool byte is handed out once and the pool is
-// refilled before any is handed out again, so no nonce is ever reused. The pool lives in this thread's
-// module instance: worker threads never share it.
-const pool = new Uint8Array(64 * 1024)
-let poolOffset = pool.length
-
-function nextNonce(): Uint8Array {
-  if (poolOffset + NONCE_BYTES > pool.length) {
-    randomFillSync(pool)
-    poolOffset = 0
-  }
-  const nonce = pool.subarray(poolOffset, poolOffset + NONCE_BYTES)
-  poolOffset += NONCE_BYTES
-  return nonce
-}
+// crypto_secretbox_NONCEBYTES (XSalsa20: 192-bit nonces, safe to draw at random). Nonces come from the OS
+// CSPRNG through node:crypto (libsodium-wrappers' randombytes_buf costs ~65 µs a call from WebAssembly), from
+// the thread's pool of random bytes (random-pool.ts: never reused).
+const NONCE_BYTES = 24
 
 const keyIdBytes = new Map<string, Uint8Array>()
 
 export function seal(plaintext: string, key: Uint8Array, keyId: string): Uint8Array {
-  const nonce = nextNonce()
+  const nonce = takeRandomBytes(NONCE_BYTES)
   // straight into the wasm heap and out (sodium.ts secretboxView): no per-call heap allocations or JS UTF-8
   const box = secretboxView(plaintext, nonce, key)
   let id = keyIdBytes.get(keyId)

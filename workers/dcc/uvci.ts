@@ -7,8 +7,8 @@
  *   in that order), computed over the whole identifier *including* the "URN:UVCI:" prefix, appended
  *   after '#'. FAQ example: "URN:UVCI:01:NL:187/37512422923" → check 'Z'.
  */
-import { randomFillSync } from 'node:crypto'
 import { DccError } from './errors.ts'
+import { takeRandomBytes, RANDOM_POOL_BYTES } from '../random-pool.ts'
 
 export const UVCI_CHARSET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/:'
 const N = UVCI_CHARSET.length
@@ -45,24 +45,14 @@ export function isValidUvciChecksum (uvci: string): boolean {
 /** Crockford-style base32 alphabet minus I/L/O/U (unambiguous when read aloud), all within A-Z0-9. */
 const OPAQUE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
-/**
- * Random bytes drawn from one CSPRNG fill of 64 KiB (~3,200 UVCIs) instead of one randomBytes call per
- * certificate: the certifier builds UVCIs on the event loop, where a call per UVCI cost ~1.5 µs of
- * randomFillSync. Each byte is handed out once, then the pool is refilled: no two UVCIs share bytes.
- */
-const POOL = new Uint8Array(64 * 1024)
-let poolAt = POOL.length
-
 /** 20 random characters of 5 bits = 100 bits: collisions are negligible, no registry round trip needed. */
 export function randomOpaque (length = 20): string {
-  if (length > POOL.length) throw new DccError('DCC_BAD_UVCI', `opaque length ${length} exceeds ${POOL.length}`)
-  if (poolAt + length > POOL.length) {
-    randomFillSync(POOL)
-    poolAt = 0
-  }
+  // from the thread's pool of random bytes (random-pool.ts): the certifier builds UVCIs on the event loop,
+  // where a randomBytes call per UVCI cost ~1.5 µs
+  if (length > RANDOM_POOL_BYTES) throw new DccError('DCC_BAD_UVCI', `opaque length ${length} exceeds ${RANDOM_POOL_BYTES}`)
+  const bytes = takeRandomBytes(length)
   let out = ''
-  for (let i = poolAt, end = poolAt + length; i < end; i++) out += OPAQUE_ALPHABET[POOL[i]! & 31]
-  poolAt += length
+  for (let i = 0; i < length; i++) out += OPAQUE_ALPHABET[bytes[i]! & 31]
   return out
 }
 
