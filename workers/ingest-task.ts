@@ -8,6 +8,7 @@
  */
 import { workerData } from 'node:worker_threads'
 import { sodiumReady } from './sodium.ts'
+import type { WorkerKeys } from '../pipeline/keys/key-store.ts'
 import type { CanonicalResult, ItemError } from './model/canonical.ts'
 import { encodeEnvelope, decodeEnvelope, sealEnvelope, openEnvelope, EnvelopeError, ENVELOPE_VERSION, type IngestEnvelope, type EnvelopeChunk, type TrustedEnvelope } from './envelope.ts'
 import { Packr } from 'msgpackr'
@@ -24,15 +25,9 @@ import { pgRowFor, rejectedRow, type RowKeys } from './pg-row.ts'
 // first task waits for libsodium instead.
 const sodiumLoaded = Promise.all([sodiumReady(), initSodium()])
 
-interface ThreadKeys {
-  pseudonymKeyId: string
-  pseudonymKey: Uint8Array
-  sealKeyId: string
-  sealKey: Uint8Array
-  /** absent when a pool is built without them (tests of other stages): admit then writes version 1 envelopes */
-  envelopeKeyId?: string
-  envelopeKeys?: Record<string, Uint8Array>
-}
+// what each thread receives once through workerData (pipeline/keys/key-store.ts workerKeys); without the
+// envelope keys (pools built for tests of other stages) admit writes version 1 envelopes
+type ThreadKeys = WorkerKeys
 const keys: ThreadKeys | undefined = (workerData as { keys?: ThreadKeys } | undefined)?.keys
 
 // ---------------------------------------------------------------- admit (gateway)
