@@ -19,7 +19,7 @@ import { pseudonymOf, initSodium } from './validate/pseudonym.ts'
 import { parseHl7v2, buildAck, hl7LocationOf } from './parse/hl7v2.ts'
 import { parseFhirBundle, toOperationOutcome } from './parse/fhir.ts'
 import type { ParsedItem, ParseError } from './parse/types.ts'
-import { pgRowFor, rejectedRow, type RowKeys } from './pg-row.ts'
+import { pgRowFor, rejectedRow } from './pg-row.ts'
 
 // No top-level await: tsx cannot load a worker entry that uses it (ERR_UNKNOWN_FILE_EXTENSION), so the
 // first task waits for libsodium instead.
