@@ -14,13 +14,13 @@
  * WAL: another session writing meanwhile adds to it).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { migratePostgres } from '../pipeline/postgres/migrate.ts'
 import { createPgPool } from '../pipeline/postgres/pool.ts'
 import * as store from '../pipeline/certifier/certificate-store.ts'
 import { LabNames } from '../pipeline/certifier/lab-names.ts'
+import { readCpuSeconds } from './lib/process-stats.ts'
 
 const { values } = parseArgs({
   options: {
@@ -36,11 +36,9 @@ const batchSize = Number(values.batch)
 const rounds = Number(values.rounds)
 const skipShare = Number(values['skip-share'])
 
-const TICK_US = 10_000 // USER_HZ 100 (sysconf(_SC_CLK_TCK) on Linux)
+/** the backend's CPU time in µs (utime + stime, proc(5)) */
 function backendCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US // utime, stime (fields 14, 15 of proc(5))
+  return (readCpuSeconds(pid) ?? Number.NaN) * 1e6
 }
 
 const dbName = `sidep_dccbench_${randomBytes(4).toString('hex')}`

@@ -14,32 +14,9 @@
  * Grouping is pure (groupOf, windowFigures) and unit-tested; the scanning is the thin I/O around it.
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { clockTicksPerSecond } from './process-stats.ts'
+import { clockTicksPerSecond, parseStat } from './process-stats.ts'
 
-export interface StatFields {
-  pid: number
-  comm: string
-  ppid: number
-  /** utime + stime in clock ticks */
-  ticks: number
-  /** start time in clock ticks after boot (field 22) */
-  start: number
-}
-
-/** Parses one /proc/<pid>/stat (or task stat) line, or null when it is not one. */
-export function parseStat(text: string): StatFields | null {
-  const open = text.indexOf('(')
-  const close = text.lastIndexOf(')')
-  if (open < 0 || close < open) return null
-  const rest = text.slice(close + 2).split(' ')
-  // rest[0] is field 3 (state): ppid field 4 → rest[1], utime 14 → rest[11], stime 15 → rest[12], starttime 22 → rest[19]
-  const pid = Number(text.slice(0, open).trim())
-  const ppid = Number(rest[1])
-  const ticks = Number(rest[11]) + Number(rest[12])
-  const start = Number(rest[19])
-  if (!Number.isInteger(pid) || !Number.isFinite(ticks) || !Number.isFinite(start)) return null
-  return { pid, comm: text.slice(open + 1, close), ppid, ticks, start }
-}
+export { parseStat, type StatFields } from './process-stats.ts'
 
 export interface GroupRoots {
   platform: number

@@ -44,6 +44,31 @@ export function readMemory(pid: number): ProcMemory | null {
   return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 }
 }
 
+export interface StatFields {
+  pid: number
+  comm: string
+  ppid: number
+  /** utime + stime in clock ticks */
+  ticks: number
+  /** start time in clock ticks after boot (field 22) */
+  start: number
+}
+
+/** Parses one /proc/<pid>/stat (or task stat) line, or null when it is not one. */
+export function parseStat(text: string): StatFields | null {
+  const open = text.indexOf('(')
+  const close = text.lastIndexOf(')')
+  if (open < 0 || close < open) return null
+  const rest = text.slice(close + 2).split(' ')
+  // rest[0] is field 3 (state): ppid field 4 → rest[1], utime 14 → rest[11], stime 15 → rest[12], starttime 22 → rest[19]
+  const pid = Number(text.slice(0, open).trim())
+  const ppid = Number(rest[1])
+  const ticks = Number(rest[11]) + Number(rest[12])
+  const start = Number(rest[19])
+  if (!Number.isInteger(pid) || !Number.isFinite(ticks) || !Number.isFinite(start)) return null
+  return { pid, comm: text.slice(open + 1, close), ppid, ticks, start }
+}
+
 /** utime + stime of a pid in seconds, or null when gone. */
 export function readCpuSeconds(pid: number): number | null {
   let text: string
@@ -52,12 +77,8 @@ export function readCpuSeconds(pid: number): number | null {
   } catch {
     return null
   }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  // rest[0] is field 3 (state): utime is field 14 → rest[11], stime field 15 → rest[12]
-  const utime = Number(rest[11])
-  const stime = Number(rest[12])
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null
-  return (utime + stime) / clockTicksPerSecond()
+  const st = parseStat(text)
+  return st ? st.ticks / clockTicksPerSecond() : null
 }
 
 /** Machine-wide CPU jiffies: busy and total. */
