@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
-import { AckPolicy, connect, DeliverPolicy, StorageType, type NatsConnection } from 'nats'
+import { AckPolicy, connect, DeliverPolicy, StorageType, type JsMsg, type NatsConnection } from 'nats'
 import { CeilingError } from './lib/errors.ts'
 import { parseDurationMs, parseFlags, parseInteger, type FlagSpec } from './lib/options.ts'
 import { SyntheticLabs } from './lib/synthetic-labs.ts'
@@ -211,15 +211,18 @@ export async function measureCeiling(options: CeilingOptions = {}): Promise<Ceil
       let last = Number.NaN
       const deadline = performance.now() + durationMs + drainTimeoutMs
       const done = (): boolean => publishDone && consumed >= published
+      const take = (m: JsMsg): void => {
+        if (Number.isNaN(first)) first = performance.now()
+        if (m.redelivered) redelivered++
+        else consumed++
+        if (ack === 'explicit') m.ack()
+        last = performance.now()
+      }
       if (pull === 'fetch') {
         while (!done() && performance.now() < deadline) {
           const iter = await consumer.fetch({ max_messages: messagesPerBatch, expires: 1000 })
           for await (const m of iter) {
-            if (Number.isNaN(first)) first = performance.now()
-            if (m.redelivered) redelivered++
-            else consumed++
-            if (ack === 'explicit') m.ack()
-            last = performance.now()
+            take(m)
             // the last, partial batch would otherwise wait for its pull request to expire
             if (done()) break
           }
@@ -232,11 +235,7 @@ export async function measureCeiling(options: CeilingOptions = {}): Promise<Ceil
         }, 50)
         try {
           for await (const m of iter) {
-            if (Number.isNaN(first)) first = performance.now()
-            if (m.redelivered) redelivered++
-            else consumed++
-            if (ack === 'explicit') m.ack()
-            last = performance.now()
+            take(m)
             if (done()) iter.stop()
           }
         } finally {
