@@ -16,53 +16,6 @@ import { classifyClickHouseError, type ClickHouseClient } from '../clickhouse/cl
 import type { FeedRecord } from '../processor/outputs.ts'
 
 
-export interface FactRow {
-  result_id: string
-  version: number
-  state: string
-  pseudonym: string
-  key_id: string
-  lab_id: string
-  test_type: string
-  loinc: string
-  result: string
-  value: number | null
-  unit: string
-  age_band: string
-  sex: string
-  department: string
-  region: string
-  country: string
-  sampled_date: string
-  resulted_date: string
-  inserted_ms: number
-}
-
-/** Maps a FEED record to the result_facts columns, field by field: nothing else can slip into ClickHouse. */
-export function factRow(r: FeedRecord, insertedMs: number): FactRow {
-  return {
-    result_id: r.factId,
-    version: r.version,
-    state: r.state,
-    pseudonym: r.pseudonym,
-    key_id: r.keyId,
-    lab_id: r.labId,
-    test_type: r.testType,
-    loinc: r.loinc,
-    result: r.result,
-    value: r.value,
-    unit: r.unit,
-    age_band: r.ageBand,
-    sex: r.sex,
-    department: r.department,
-    region: r.region,
-    country: r.country,
-    sampled_date: r.sampledDate,
-    resulted_date: r.resultedDate,
-    inserted_ms: insertedMs,
-  }
-}
-
 /** The result_facts columns in the order feedTsvRows writes them (sql/clickhouse/001_result_facts.sql). */
 export const FACT_COLUMNS: [string, ...string[]] = [
   'result_id', 'version', 'state', 'pseudonym', 'key_id', 'lab_id', 'test_type', 'loinc', 'result', 'value', 'unit',
@@ -74,14 +27,8 @@ const TSV_SPECIAL = /[\\\t\n\r]/g
 const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
 
 /**
- * A FEED string field as a TabSeparated String. Absent is '' (the column default, as JSONEachRow gave it);
- * anything but a string is refused here rather than stringified into the table. `plain`: the message text
- * holds no backslash, so no string in it can hold one or a control character (RFC 8259 §7: both must be
- * escaped in JSON), and there is nothing to escape.
- */
-/**
- * A Date column's text: ClickHouse 18.16 reports a bad date without the X-ClickHouse-Exception-Code header,
- * so classifyClickHouseError would take it for an outage and nak the batch forever; refused here instead.
+ * A Date column's text, checked here: a bad date refused by ClickHouse would fail the whole batch's insert and
+ * send it through the message-by-message isolation; refused here, only its own message is dead-lettered.
  */
 const DAY = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$/
 function tsvDate(v: unknown, field: string): string {
@@ -89,6 +36,12 @@ function tsvDate(v: unknown, field: string): string {
   throw new Error(`FEED record field ${field} is not a YYYY-MM-DD date`)
 }
 
+/**
+ * A FEED string field as a TabSeparated String. Absent is '' (the column default, as JSONEachRow gave it);
+ * anything but a string is refused here rather than stringified into the table. `plain`: the message text
+ * holds no backslash, so no string in it can hold one or a control character (RFC 8259 §7: both must be
+ * escaped in JSON), and there is nothing to escape.
+ */
 function tsvString(v: unknown, field: string, plain: boolean): string {
   if (typeof v === 'string') return plain ? v : v.replace(TSV_SPECIAL, (c) => TSV_ESCAPES[c]!)
   if (v === undefined) return ''
@@ -98,7 +51,7 @@ function tsvString(v: unknown, field: string, plain: boolean): string {
 /**
  * One FEED message (a JSON array of `sidep.feed.pseudo/v1` records) → TabSeparated lines in FACT_COLUMNS
  * order, one per record, counting each record's state into `counts`. One JSON.parse, then the columns
- * are written by hand, field by field as factRow maps them: no row object and no JSON re-encoding per
+ * are written by hand, field by field (each FEED field to its column): no row object and no JSON re-encoding per
  * record, and nothing but these columns can reach ClickHouse. Throws on a message that is not such an
  * array or holds a field of the wrong type or a malformed date (the caller dead-letters it).
  */

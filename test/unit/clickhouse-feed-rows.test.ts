@@ -1,5 +1,5 @@
 // FEED message → result_facts TabSeparated rows (pipeline/sinks/clickhouse-sink.ts feedTsvRows): the columns
-// factRow maps, in FACT_COLUMNS order, escaped as ClickHouse's TabSeparated format reads them.
+// of FACT_COLUMNS, in that order, escaped as ClickHouse's TabSeparated format reads them.
 import t from 'tap'
 import { FACT_COLUMNS, feedTsvRows } from '../../pipeline/sinks/clickhouse-sink.ts'
 

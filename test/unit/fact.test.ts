@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ageBand, factOf } from '../../workers/fact.ts'
-import { factRow } from '../../pipeline/sinks/clickhouse-sink.ts'
+import { feedTsvRows } from '../../pipeline/sinks/clickhouse-sink.ts'
 import type { CanonicalResult } from '../../workers/model/canonical.ts'
 
 t.test('age band is the completed age on the sampling day, in ten-year bands, 90+ together', async (t) => {
@@ -24,7 +24,8 @@ t.test('a fact carries only pseudonymised fields, with the lab-local sampling da
     pseudonym: 'ab'.repeat(32), keyId: 'pk-1', labId: 'lab-1', testType: 'serology', loinc: '94563-4', result: '260373001', value: 80.5, unit: 'AU/mL',
     ageBand: '40-49', sex: 'F', department: '75', region: '11', country: 'FR', sampledDate: '2026-11-24', resultedDate: '2026-11-24',
   })
-  const text = JSON.stringify(factRow({ schema: 'sidep.feed.pseudo/v1', factId: 'r', version: 1, state: 'final', ...fact }, 0))
+  // the row the ClickHouse sink writes for this fact's FEED record
+  const text = feedTsvRows(Buffer.from(JSON.stringify([{ schema: 'sidep.feed.pseudo/v1', factId: 'r', version: 1, state: 'final', ...fact }])), 0, {})
   for (const personal of ['Dupont', 'Marie', '1984-03-12', '+33612345678', 'm@example.fr', '284037512345640', '1 rue X']) {
     t.notOk(text.includes(personal), `the ClickHouse row has no ${personal}`)
   }
