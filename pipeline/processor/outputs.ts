@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { ProcessedMessage } from '../../workers/ingest-task.ts'
-import { placeTokens, type ResultFact } from '../../workers/fact.ts'
+import type { ResultFact } from '../../workers/fact.ts'
 import type { Topology } from '../subjects.ts'
 import { outcomeKey, type ItemOutcome } from '../sinks/postgres-apply.ts'
 import { MsgpackWriter } from './msgpack-writer.ts'
@@ -35,8 +35,6 @@ export interface LabStatusItem {
 export function publicSubmissionId(internal: string): string {
   return internal.slice(internal.indexOf(':') + 1)
 }
-
-export { placeTokens }
 
 const EFFECTIVE = new Set(['stored', 'corrected', 'cancelled'])
 
